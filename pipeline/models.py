@@ -9,11 +9,12 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
+import orjson
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from pipeline import __version__
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION: Literal[1] = 1
 
 Score = Annotated[float, Field(ge=0.0, le=1.0)]
 Sentiment = Annotated[float, Field(ge=-1.0, le=1.0)]
@@ -224,3 +225,8 @@ def _as_text(value: bytes) -> tuple[str, Literal["utf-8", "base64"]]:
         return value.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         return base64.b64encode(value).decode("ascii"), "base64"
+
+
+def encode(outcome: Outcome) -> bytes:
+    """The JSON bytes published for an event or a dead-letter record."""
+    return orjson.dumps(outcome.model_dump())

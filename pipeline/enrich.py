@@ -1,0 +1,242 @@
+"""The enricher: runs a batch of raw records through every stage (normalise, identity, language,
+duplicates, entities) and returns, in input order, an enriched event or a dead-letter record for
+each. The stream worker and the offline ``mediamon enrich`` command both call it."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator, MutableMapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from pipeline.metrics import Metrics
+from pipeline.models import (
+    Article,
+    DeadLetter,
+    EnrichedEvent,
+    Entity,
+    Outcome,
+    RawRecord,
+    Reason,
+    Rejected,
+)
+from pipeline.settings import Settings
+from pipeline.stages.dedup import Duplicate, DuplicateIndex
+from pipeline.stages.entities import group_entities, load_recogniser, recognise
+from pipeline.stages.identity import article_id, canonical_url, content_hash
+from pipeline.stages.language import detect_language
+from pipeline.stages.normalise import normalise
+
+log = logging.getLogger(__name__)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(slots=True)
+class _Pending:
+    """An article between stages, with what the earlier stages found."""
+
+    index: int
+    record: RawRecord
+    article: Article
+    id: str
+    url: str | None
+    content_hash: str
+    language: str | None
+    duplicate: Duplicate | None
+    skip_reason: str | None
+
+
+@dataclass(slots=True)
+class Analysis:
+    """A batch after the stateless stages: dead letters so far, articles, their entities."""
+
+    records: Sequence[RawRecord]
+    outcomes: list[Outcome | None]
+    pending: list[_Pending] = field(default_factory=list)
+    entities: dict[int, list[Entity]] = field(default_factory=dict)
+
+
+class Enricher:
+    """Turns raw records into enriched events; holds the loaded models and the duplicate index.
+
+    ``dedup_store`` is where the duplicate index keeps its state: a plain dict offline, a
+    changelog-backed Faust table in the stream. ``metrics``, when given, receives per-stage
+    timings and duplicate counts.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        dedup_store: MutableMapping[str, Any] | None = None,
+        metrics: Metrics | None = None,
+        clock: Callable[[], datetime] = _utcnow,
+    ) -> None:
+        self.settings = settings
+        self.dedup = DuplicateIndex(
+            {} if dedup_store is None else dedup_store,
+            threshold=settings.dedup_threshold,
+            window_s=settings.dedup_window_s,
+            max_entries=settings.dedup_max_entries,
+        )
+        self._metrics = metrics
+        self._clock = clock
+        self._nlp: Any = None
+
+    @property
+    def nlp(self) -> Any:
+        """The spaCy pipeline, loaded on first use."""
+        if self._nlp is None:
+            self._nlp = load_recogniser(self.settings.spacy_model)
+        return self._nlp
+
+    def warm_up(self) -> None:
+        """Load the models now rather than inside the first batch."""
+        self.process([RawRecord(value=b'{"title": "Warm-up", "body": "The model is ready."}')])
+
+    def process(self, records: Sequence[RawRecord]) -> list[Outcome]:
+        """Enrich a batch; never raises for bad input (it becomes a dead-letter record)."""
+        return self.complete(self.analyse(records))
+
+    def analyse(self, records: Sequence[RawRecord]) -> Analysis:
+        """The stateless part of :meth:`process`: normalise, identify, detect the language and
+        run the NLP. Safe to run in a worker thread."""
+        analysis = Analysis(records=records, outcomes=[None] * len(records))
+        with self._stage("normalise"):
+            for index, record in enumerate(records):
+                try:
+                    analysis.pending.append(self._identify(index, record))
+                except Rejected as exc:
+                    analysis.outcomes[index] = self._dead_letter(record, exc.reason, exc.message)
+                except Exception as exc:  # a bug must not stop the stream
+                    log.exception("normalise failed on %s", _where(record))
+                    analysis.outcomes[index] = self._dead_letter(
+                        record, Reason.INTERNAL_ERROR, repr(exc)
+                    )
+        with self._stage("entities"):
+            analysis.entities = self._entities(
+                [item for item in analysis.pending if item.skip_reason is None]
+            )
+        return analysis
+
+    def complete(self, analysis: Analysis) -> list[Outcome]:
+        """The stateful part of :meth:`process`: duplicate detection against the store, then
+        the events. Runs where the store may be touched (the event loop, in the stream)."""
+        outcomes = analysis.outcomes
+        with self._stage("dedup"):
+            for item in analysis.pending:
+                item.duplicate = self.dedup.check(
+                    article_id=item.id,
+                    canonical_url=item.url,
+                    content_hash=item.content_hash,
+                    body=item.article.body,
+                    seen_at=(item.record.timestamp or self._clock()).timestamp(),
+                )
+                if item.duplicate is not None and self._metrics is not None:
+                    self._metrics.duplicates.labels(kind=item.duplicate.kind).inc()
+        for item in analysis.pending:
+            if item.skip_reason is None and item.index not in analysis.entities:
+                outcomes[item.index] = self._dead_letter(
+                    item.record, Reason.INTERNAL_ERROR, "the entity stage failed on this article"
+                )
+            else:
+                outcomes[item.index] = self._event(item, analysis.entities.get(item.index, []))
+        return [outcome for outcome in outcomes if outcome is not None]
+
+    def _identify(self, index: int, record: RawRecord) -> _Pending:
+        article = normalise(record, max_bytes=self.settings.max_message_bytes)
+        url = canonical_url(article.url) if article.url else None
+        if url is not None:
+            article.url = url
+        detected = detect_language(f"{article.title or ''}\n{article.body}")
+        language = detected or article.language
+        if language is None:
+            skip: str | None = "language could not be determined"
+        elif language not in self.settings.enrich_languages:
+            skip = f"language '{language}' is not served by the NLP models"
+        else:
+            skip = None
+        return _Pending(
+            index=index,
+            record=record,
+            article=article,
+            id=article_id(article),
+            url=url,
+            content_hash=content_hash(article.body),
+            language=language,
+            duplicate=None,
+            skip_reason=skip,
+        )
+
+    def _entities(self, items: Sequence[_Pending]) -> dict[int, list[Entity]]:
+        """Entities per record index; an article the model fails on is left out (and logged)."""
+        if not items:
+            return {}
+        bodies = [item.article.body for item in items]
+        try:
+            found = recognise(self.nlp, bodies, self.settings.batch_size)
+        except Exception:
+            log.exception("entity batch failed; retrying article by article")
+            return {k: v for item in items for k, v in self._entities_one(item).items()}
+        return {
+            item.index: group_entities(mentions, item.article.body)
+            for item, mentions in zip(items, found, strict=True)
+        }
+
+    def _entities_one(self, item: _Pending) -> dict[int, list[Entity]]:
+        try:
+            (mentions,) = recognise(self.nlp, [item.article.body], 1)
+        except Exception:
+            log.exception("entity stage failed on %s", _where(item.record))
+            return {}
+        return {item.index: group_entities(mentions, item.article.body)}
+
+    def _event(self, item: _Pending, entities: list[Entity]) -> EnrichedEvent:
+        article = item.article
+        now = self._clock()
+        return EnrichedEvent(
+            id=item.id,
+            url=article.url,
+            source=article.source,
+            title=article.title,
+            authors=article.authors,
+            published_at=article.published_at,
+            ingested_at=item.record.timestamp or now,
+            processed_at=now,
+            language=item.language,
+            enriched=item.skip_reason is None,
+            not_enriched_reason=item.skip_reason,
+            body=article.body,
+            word_count=len(article.body.split()),
+            content_hash=item.content_hash,
+            duplicate_of=item.duplicate.of if item.duplicate else None,
+            entities=entities,
+            quotes=[],
+            stances=[],
+            topics=[],
+            places=[],
+        )
+
+    def _dead_letter(self, record: RawRecord, reason: Reason, message: str) -> DeadLetter:
+        return DeadLetter.of(record, reason, message, self._clock())
+
+    @contextmanager
+    def _stage(self, name: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            if self._metrics is not None:
+                self._metrics.observe_stage(name, time.perf_counter() - started)
+
+
+def _where(record: RawRecord) -> str:
+    if record.topic is not None:
+        return f"{record.topic}[{record.partition}]@{record.offset}"
+    return record.origin or "input"

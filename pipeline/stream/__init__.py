@@ -1,0 +1,1 @@
+"""The Faust application: its configuration, topics, agents and the worker entry point."""

@@ -1,0 +1,63 @@
+"""The Faust application and its topics, configured from the settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import faust
+
+from pipeline.settings import Settings
+
+
+@dataclass(frozen=True)
+class Topics:
+    """The topics the worker reads and writes, all carrying raw bytes (we (de)serialise)."""
+
+    raw: Any
+    enriched: Any
+    deadletter: Any
+
+
+def create_app(settings: Settings) -> faust.App:
+    """A Faust app for ``settings``: no web server (metrics have their own port), in-memory
+    table store rebuilt from changelogs, short group timeouts from the settings."""
+    return faust.App(
+        settings.app_id,
+        broker=settings.broker,
+        store="memory://",
+        autodiscover=False,
+        web_enabled=False,
+        datadir=str(settings.data_dir),
+        topic_partitions=settings.partitions,
+        topic_replication_factor=settings.replication_factor,
+        topic_allow_declare=settings.create_topics,
+        broker_session_timeout=settings.session_timeout_s,
+        broker_heartbeat_interval=settings.heartbeat_interval_s,
+        broker_rebalance_timeout=settings.rebalance_timeout_s,
+        broker_commit_interval=settings.commit_interval_s,
+        consumer_auto_offset_reset="earliest",
+        consumer_max_fetch_size=settings.max_message_bytes * 4,
+        producer_acks=-1,
+        producer_max_request_size=settings.max_message_bytes * 2,
+    )
+
+
+def create_topics(app: faust.App, settings: Settings) -> Topics:
+    """Declare the ingest, enriched and dead-letter topics on ``app``."""
+
+    def topic(name: str) -> Any:
+        return app.topic(
+            name,
+            key_type=bytes,
+            value_type=bytes,
+            key_serializer="raw",
+            value_serializer="raw",
+            partitions=settings.partitions,
+        )
+
+    return Topics(
+        raw=topic(settings.topic_raw),
+        enriched=topic(settings.topic_enriched),
+        deadletter=topic(settings.topic_deadletter),
+    )

@@ -1,0 +1,136 @@
+"""kafka-python clients for the command line: create the topics, push raw articles, tail a topic."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.admin import NewTopic
+from kafka.errors import KafkaError, KafkaTimeoutError, TopicAlreadyExistsError
+
+from pipeline.settings import Settings
+
+
+class BrokerUnavailable(RuntimeError):
+    """The configured broker could not be reached."""
+
+
+def _connect(settings: Settings) -> dict[str, Any]:
+    return {
+        "bootstrap_servers": settings.bootstrap_servers,
+        "bootstrap_timeout_ms": int(settings.connect_timeout_s * 1000),
+    }
+
+
+@contextlib.contextmanager
+def _reachable(settings: Settings) -> Iterator[None]:
+    """Turn a failed connection into a clear :class:`BrokerUnavailable`."""
+    try:
+        yield
+    except KafkaTimeoutError as exc:
+        raise BrokerUnavailable(
+            f"no Kafka broker reachable at {', '.join(settings.bootstrap_servers)}"
+            " (set MEDIAMON_BROKER, or start one with `mediamon broker`)"
+        ) from exc
+
+
+def ensure_topics(settings: Settings) -> list[str]:
+    """Create the ingest, enriched and dead-letter topics if missing; return those created."""
+    names = [settings.topic_raw, settings.topic_enriched, settings.topic_deadletter]
+    created = []
+    with _reachable(settings):
+        admin = KafkaAdminClient(**_connect(settings))
+        try:
+            existing = set(admin.list_topics())
+            for name in names:
+                if name in existing:
+                    continue
+                with contextlib.suppress(TopicAlreadyExistsError):
+                    admin.create_topics(
+                        [NewTopic(name, settings.partitions, settings.replication_factor)]
+                    )
+                    created.append(name)
+        finally:
+            admin.close()
+    return created
+
+
+def push(settings: Settings, values: Iterable[bytes], topic: str | None = None) -> int:
+    """Produce each value to the ingest topic (or ``topic``), wait for the broker's
+    acknowledgement of every one, and return how many were sent."""
+    with _reachable(settings):
+        producer = KafkaProducer(
+            **_connect(settings),
+            acks="all",
+            max_request_size=max(settings.max_message_bytes * 2, 1_048_576),
+        )
+    try:
+        futures = [producer.send(topic or settings.topic_raw, value) for value in values]
+        producer.flush()
+        for future in futures:
+            future.get(timeout=30)
+    except KafkaError as exc:
+        raise BrokerUnavailable(f"the broker did not accept the articles: {exc}") from exc
+    finally:
+        producer.close()
+    return len(futures)
+
+
+def tail(
+    settings: Settings,
+    topics: Sequence[str],
+    *,
+    from_beginning: bool = False,
+    max_records: int | None = None,
+    idle_timeout: float | None = None,
+) -> Iterator[bytes]:
+    """Yield the values of ``topics`` as they arrive, reading every partition without a consumer
+    group (nothing is committed). Stops after ``max_records``, or after ``idle_timeout`` seconds
+    without a new record; runs forever otherwise."""
+    with _reachable(settings):
+        consumer = KafkaConsumer(**_connect(settings), enable_auto_commit=False)
+    try:
+        partitions = [
+            tp for topic in topics for tp in _wait_for_partitions(consumer, topic, idle_timeout)
+        ]
+        if not partitions:
+            return
+        consumer.assign(partitions)
+        if from_beginning:
+            consumer.seek_to_beginning(*partitions)
+        else:
+            consumer.seek_to_end(*partitions)
+        seen = 0
+        last = time.monotonic()
+        while max_records is None or seen < max_records:
+            batches = consumer.poll(timeout_ms=200)
+            records = sorted(
+                (r for batch in batches.values() for r in batch), key=lambda r: r.timestamp
+            )
+            for record in records:
+                yield record.value
+                seen += 1
+                last = time.monotonic()
+                if max_records is not None and seen >= max_records:
+                    return
+            if idle_timeout is not None and time.monotonic() - last > idle_timeout:
+                return
+    finally:
+        consumer.close()
+
+
+def _wait_for_partitions(
+    consumer: KafkaConsumer, topic: str, timeout: float | None
+) -> list[TopicPartition]:
+    """The topic's partitions, waiting (up to ``timeout``) for it to be created."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        ids = consumer.partitions_for_topic(topic)
+        if ids:
+            return [TopicPartition(topic, p) for p in sorted(ids)]
+        if deadline is not None and time.monotonic() > deadline:
+            return []
+        time.sleep(0.5)

@@ -1,0 +1,118 @@
+"""Fixtures shared by every test area: the embedded broker, per-test settings with their own
+topics, and a real worker process."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pipeline.settings import Settings
+from pipeline.transport.broker import EmbeddedBroker, free_port
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture(scope="session")
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedBroker]:
+    """One embedded Tansu broker for the whole session, on a free loopback port."""
+    log = tmp_path_factory.mktemp("broker") / "broker.log"
+    with EmbeddedBroker(log_path=log) as embedded:
+        yield embedded
+
+
+@pytest.fixture
+def settings(broker: EmbeddedBroker, tmp_path: Path) -> Settings:
+    """Settings pointing at the embedded broker, with topics and a group of this test's own."""
+    run = uuid.uuid4().hex[:8]
+    return Settings(
+        broker=broker.url,
+        app_id=f"mediamon-test-{run}",
+        topic_raw=f"test-{run}.raw",
+        topic_enriched=f"test-{run}.enriched",
+        topic_deadletter=f"test-{run}.deadletter",
+        partitions=2,
+        session_timeout_s=6,
+        rebalance_timeout_s=3,
+        heartbeat_interval_s=0.5,
+        metrics_port=free_port(),
+        data_dir=tmp_path / "data",
+        batch_timeout_s=0.1,
+    )
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The environment that makes a child process read ``settings``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIAMON_")}
+    for name, value in settings.model_dump(mode="json").items():
+        rendered = value if isinstance(value, str) else json.dumps(value)
+        env[f"MEDIAMON_{name.upper()}"] = rendered
+    return env
+
+
+class WorkerProcess:
+    """``mediamon worker`` in a child process, with its output kept for failure reports."""
+
+    def __init__(self, settings: Settings, log_path: Path) -> None:
+        self.settings = settings
+        self.log_path = log_path
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "pipeline", "worker"],
+                env=settings_env(self.settings),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int | None:
+        if self.process is None:
+            return None
+        self.process.send_signal(sig)
+        try:
+            code = self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            code = self.process.wait()
+        self.process = None
+        return code
+
+    @property
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+@pytest.fixture
+def worker(settings: Settings, tmp_path: Path) -> Iterator[WorkerProcess]:
+    """A running worker for ``settings``; its log is printed when the test fails."""
+    process = WorkerProcess(settings, tmp_path / "worker.log")
+    process.start()
+    yield process
+    process.stop()
+    sys.stderr.write(f"--- worker log ---\n{process.log()[-5000:]}\n")
+
+
+def read_outputs(settings: Settings, count: int, timeout: float = 60) -> list[dict[str, object]]:
+    """The first ``count`` records of the enriched and dead-letter topics, as parsed JSON."""
+    from pipeline.transport.client import tail
+
+    values = tail(
+        settings,
+        [settings.topic_enriched, settings.topic_deadletter],
+        from_beginning=True,
+        max_records=count,
+        idle_timeout=timeout,
+    )
+    return [json.loads(value) for value in values]

@@ -1,0 +1,154 @@
+"""The enricher: every stage over a batch, in order, with bad input dead-lettered."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+import pytest
+from prometheus_client import generate_latest
+
+import pipeline.enrich
+from pipeline.enrich import Enricher
+from pipeline.metrics import Metrics
+from pipeline.models import DeadLetter, EnrichedEvent, Outcome, RawRecord, Reason
+from pipeline.settings import Settings
+from pipeline.stages.entities import RawMention
+from tests.conftest import FIXTURES
+
+NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+ENGLISH = {
+    "url": "https://news.example.com/a/1",
+    "title": "Council approves budget",
+    "body": (
+        "The city council of Leeds approved a new budget on Monday. Mayor Sarah Collins said "
+        "the plan would protect libraries and bus routes across West Yorkshire."
+    ),
+}
+GERMAN = {
+    "title": "Stadtrat beschließt Haushalt",
+    "body": (
+        "Der Stadtrat von Leipzig hat am Montag einen neuen Haushalt beschlossen. Die "
+        "Bürgermeisterin sagte, der Plan schütze Bibliotheken und Buslinien in der Region."
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def enricher() -> Enricher:
+    return Enricher(Settings(), clock=lambda: NOW)
+
+
+def _json(value: dict[str, Any]) -> RawRecord:
+    return RawRecord(value=orjson.dumps(value))
+
+
+def _events(outcomes: Sequence[Outcome]) -> list[EnrichedEvent]:
+    assert all(isinstance(o, EnrichedEvent) for o in outcomes), outcomes
+    return [o for o in outcomes if isinstance(o, EnrichedEvent)]
+
+
+def test_outcomes_come_back_in_input_order(enricher: Enricher) -> None:
+    outcomes = enricher.process(
+        [_json(ENGLISH), RawRecord(value=b""), RawRecord(value=b"# T\n\nA body line here.")]
+    )
+    assert [o.record_type for o in outcomes] == ["enriched", "deadletter", "enriched"]
+    assert isinstance(outcomes[1], DeadLetter)
+    assert outcomes[1].reason == Reason.EMPTY
+
+
+def test_an_english_article_is_enriched_with_entities_pointing_into_the_body(
+    enricher: Enricher,
+) -> None:
+    (event,) = _events(enricher.process([_json(ENGLISH)]))
+    assert event.enriched is True
+    assert event.language == "en"
+    assert event.body == ENGLISH["body"]
+    assert event.word_count == len(ENGLISH["body"].split())
+    assert event.processed_at == NOW
+    assert event.ingested_at == NOW
+    assert {"Leeds", "Sarah Collins"} <= {e.name for e in event.entities}
+    for entity in event.entities:
+        for mention in entity.mentions:
+            assert event.body[mention.start : mention.end] == mention.text
+    assert (event.quotes, event.stances, event.topics, event.places) == ([], [], [], [])
+
+
+def test_a_non_english_article_is_published_unenriched() -> None:
+    (event,) = _events(Enricher(Settings()).process([_json(GERMAN)]))
+    assert event.language == "de"
+    assert event.enriched is False
+    assert event.not_enriched_reason == "language 'de' is not served by the NLP models"
+    assert event.entities == []
+
+
+def test_the_ingest_timestamp_is_the_message_timestamp(enricher: Enricher) -> None:
+    stamp = datetime(2026, 2, 2, tzinfo=UTC)
+    record = RawRecord(value=orjson.dumps(ENGLISH), timestamp=stamp)
+    (event,) = _events(enricher.process([record]))
+    assert event.ingested_at == stamp
+
+
+def test_a_second_copy_points_to_the_first_within_and_across_batches() -> None:
+    metrics = Metrics()
+    enricher = Enricher(Settings(), metrics=metrics)
+    copy = {**ENGLISH, "url": "https://mirror.example.org/budget", "title": "Budget passed"}
+    first, second = _events(enricher.process([_json(ENGLISH), _json(copy)]))
+    (third,) = _events(enricher.process([_json(ENGLISH)]))
+    assert first.duplicate_of is None
+    assert second.duplicate_of == first.id
+    assert third.duplicate_of == first.id
+    assert third.id == first.id
+    text = generate_latest(metrics.registry).decode()
+    assert 'mediamon_duplicates_total{kind="content"} 1.0' in text
+    assert 'mediamon_duplicates_total{kind="url"} 1.0' in text
+
+
+def test_stage_timings_reach_the_metrics() -> None:
+    metrics = Metrics()
+    Enricher(Settings(), metrics=metrics).process([_json(ENGLISH)])
+    text = generate_latest(metrics.registry).decode()
+    for stage in ("normalise", "dedup", "entities"):
+        assert f'mediamon_stage_seconds_count{{stage="{stage}"}} 1.0' in text
+
+
+def test_an_entity_failure_dead_letters_only_the_article_it_fails_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    real = pipeline.enrich.recognise
+
+    def fragile(nlp: Any, bodies: Sequence[str], batch_size: int) -> list[list[RawMention]]:
+        if any("POISON" in body for body in bodies):
+            raise ValueError("model blew up")
+        return real(nlp, bodies, batch_size)
+
+    monkeypatch.setattr(pipeline.enrich, "recognise", fragile)
+    poisoned = {"title": "Bad", "body": "This English sentence carries POISON for the model."}
+    outcomes = Enricher(Settings()).process([_json(ENGLISH), _json(poisoned)])
+    assert outcomes[0].record_type == "enriched"
+    assert isinstance(outcomes[1], DeadLetter)
+    assert outcomes[1].reason == Reason.INTERNAL_ERROR
+    assert outcomes[1].original_bytes() == orjson.dumps(poisoned)
+
+
+def test_an_unexpected_normalise_error_is_dead_lettered_not_raised(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def broken(record: RawRecord, *, max_bytes: int) -> None:
+        raise KeyError("bug")
+
+    monkeypatch.setattr(pipeline.enrich, "normalise", broken)
+    (outcome,) = Enricher(Settings()).process([_json(ENGLISH)])
+    assert isinstance(outcome, DeadLetter)
+    assert outcome.reason == Reason.INTERNAL_ERROR
+    assert "bug" in outcome.message
+
+
+def test_fixture_articles_in_three_formats_are_all_enriched(enricher: Enricher) -> None:
+    from pipeline.sources import read_sources
+
+    events = _events(enricher.process(list(read_sources([str(FIXTURES / "articles")]))))
+    assert len(events) == 3
+    assert all(e.enriched and e.entities for e in events)
