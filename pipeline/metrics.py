@@ -7,8 +7,12 @@ from __future__ import annotations
 from prometheus_client import (
     CollectorRegistry,
     Counter,
+    Gauge,
+    GCCollector,
     Histogram,
     Info,
+    PlatformCollector,
+    ProcessCollector,
     start_http_server,
 )
 
@@ -20,6 +24,25 @@ STAGES = ("normalise", "dedup", "entities")
 
 _STAGE_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 _BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
+_LATENCY_BUCKETS = (
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.0,
+    5.0,
+    10.0,
+    30.0,
+    60.0,
+    300.0,
+    900.0,
+    3600.0,
+    6 * 3600.0,
+    86400.0,
+    7 * 86400.0,
+)
+LATENCY_SINCE = ("ingest", "publication")
 
 
 class Metrics:
@@ -28,8 +51,14 @@ class Metrics:
     def __init__(self, registry: CollectorRegistry | None = None, *, model: str = "") -> None:
         self.registry = registry or CollectorRegistry()
         r = self.registry
+        ProcessCollector(registry=r)
+        PlatformCollector(registry=r)
+        GCCollector(registry=r)
         self.consumed = Counter(
-            "mediamon_articles_consumed", "Raw messages read from the ingest topic.", registry=r
+            "mediamon_messages_consumed",
+            "Raw messages read, by input topic.",
+            ["topic"],
+            registry=r,
         )
         self.published = Counter(
             "mediamon_events_published",
@@ -62,6 +91,23 @@ class Metrics:
             buckets=_BATCH_BUCKETS,
             registry=r,
         )
+        self.latency = Histogram(
+            "mediamon_end_to_end_latency_seconds",
+            "From the article's ingest (or publication) time to the broker acknowledging its"
+            " enriched event.",
+            ["since"],
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.lag = Gauge(
+            "mediamon_consumer_lag",
+            "Messages in the partition not yet processed and committed by this worker.",
+            ["topic", "partition"],
+            registry=r,
+        )
+        self.table_entries = Gauge(
+            "mediamon_table_entries", "Entries in a worker state table.", ["table"], registry=r
+        )
         self.build = Info("mediamon_build", "Pipeline and model versions.", registry=r)
         self.build.info({"version": __version__, "model": model})
         for reason in Reason:
@@ -70,10 +116,14 @@ class Metrics:
             self.duplicates.labels(kind=kind.value)
         for stage in STAGES:
             self.stage_seconds.labels(stage=stage)
+        for since in LATENCY_SINCE:
+            self.latency.labels(since=since)
 
-    def init_topics(self, *topics: str) -> None:
+    def init_topics(self, inputs: list[str], outputs: list[str]) -> None:
         """Create the per-topic series at zero."""
-        for topic in topics:
+        for topic in inputs:
+            self.consumed.labels(topic=topic)
+        for topic in outputs:
             self.published.labels(topic=topic)
 
     def observe_stage(self, stage: str, seconds: float) -> None:

@@ -71,6 +71,7 @@ class Settings(BaseSettings):
     metrics_port: int = Field(
         9108, ge=0, le=65535, description="Prometheus /metrics port of the worker; 0 disables."
     )
+    lag_interval_s: float = Field(5.0, gt=0, description="How often consumer lag is measured.")
     log_level: str = Field("info", description="Worker log level.")
 
     @property

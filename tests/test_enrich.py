@@ -10,12 +10,11 @@ import orjson
 import pytest
 from prometheus_client import generate_latest
 
-import pipeline.enrich
 from pipeline.enrich import Enricher
 from pipeline.metrics import Metrics
 from pipeline.models import DeadLetter, EnrichedEvent, Outcome, RawRecord, Reason
 from pipeline.settings import Settings
-from pipeline.stages.entities import RawMention
+from pipeline.stages.entities import RawMention, recognise
 from tests.conftest import FIXTURES
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -91,19 +90,26 @@ def test_the_ingest_timestamp_is_the_message_timestamp(enricher: Enricher) -> No
     assert event.ingested_at == stamp
 
 
-def test_a_second_copy_points_to_the_first_within_and_across_batches() -> None:
+def test_a_copy_points_to_the_first_within_and_across_batches() -> None:
     metrics = Metrics()
     enricher = Enricher(Settings(), metrics=metrics)
     copy = {**ENGLISH, "url": "https://mirror.example.org/budget", "title": "Budget passed"}
+    later = {**ENGLISH, "url": "https://third.example.net/x", "title": "Budget"}
     first, second = _events(enricher.process([_json(ENGLISH), _json(copy)]))
-    (third,) = _events(enricher.process([_json(ENGLISH)]))
+    (third,) = _events(enricher.process([_json(later)]))
     assert first.duplicate_of is None
     assert second.duplicate_of == first.id
     assert third.duplicate_of == first.id
-    assert third.id == first.id
     text = generate_latest(metrics.registry).decode()
-    assert 'mediamon_duplicates_total{kind="content"} 1.0' in text
-    assert 'mediamon_duplicates_total{kind="url"} 1.0' in text
+    assert 'mediamon_duplicates_total{kind="content"} 2.0' in text
+
+
+def test_reprocessing_the_same_article_is_not_a_duplicate_of_itself() -> None:
+    enricher = Enricher(Settings())
+    (first,) = _events(enricher.process([_json(ENGLISH)]))
+    (again,) = _events(enricher.process([_json(ENGLISH)]))
+    assert again.id == first.id
+    assert again.duplicate_of is None
 
 
 def test_stage_timings_reach_the_metrics() -> None:
@@ -117,14 +123,14 @@ def test_stage_timings_reach_the_metrics() -> None:
 def test_an_entity_failure_dead_letters_only_the_article_it_fails_on(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    real = pipeline.enrich.recognise
+    real = recognise
 
     def fragile(nlp: Any, bodies: Sequence[str], batch_size: int) -> list[list[RawMention]]:
         if any("POISON" in body for body in bodies):
             raise ValueError("model blew up")
         return real(nlp, bodies, batch_size)
 
-    monkeypatch.setattr(pipeline.enrich, "recognise", fragile)
+    monkeypatch.setattr("pipeline.enrich.recognise", fragile)
     poisoned = {"title": "Bad", "body": "This English sentence carries POISON for the model."}
     outcomes = Enricher(Settings()).process([_json(ENGLISH), _json(poisoned)])
     assert outcomes[0].record_type == "enriched"
@@ -139,7 +145,7 @@ def test_an_unexpected_normalise_error_is_dead_lettered_not_raised(
     def broken(record: RawRecord, *, max_bytes: int) -> None:
         raise KeyError("bug")
 
-    monkeypatch.setattr(pipeline.enrich, "normalise", broken)
+    monkeypatch.setattr("pipeline.enrich.normalise", broken)
     (outcome,) = Enricher(Settings()).process([_json(ENGLISH)])
     assert isinstance(outcome, DeadLetter)
     assert outcome.reason == Reason.INTERNAL_ERROR

@@ -11,7 +11,7 @@ from pipeline.stages.dedup import DuplicateKind
 
 def test_every_labelled_series_exists_at_zero_from_the_start() -> None:
     metrics = Metrics(model="m")
-    metrics.init_topics("out", "dead")
+    metrics.init_topics(["raw"], ["out", "dead"])
     text = generate_latest(metrics.registry).decode()
     for reason in Reason:
         assert f'mediamon_deadletters_total{{reason="{reason.value}"}} 0.0' in text
@@ -21,7 +21,11 @@ def test_every_labelled_series_exists_at_zero_from_the_start() -> None:
         assert f'mediamon_stage_seconds_count{{stage="{stage}"}} 0.0' in text
     for topic in ("out", "dead"):
         assert f'mediamon_events_published_total{{topic="{topic}"}} 0.0' in text
+    assert 'mediamon_messages_consumed_total{topic="raw"} 0.0' in text
+    for since in ("ingest", "publication"):
+        assert f'mediamon_end_to_end_latency_seconds_count{{since="{since}"}} 0.0' in text
     assert 'mediamon_build_info{model="m",version="0.1.0"} 1.0' in text
+    assert "process_resident_memory_bytes" in text
 
 
 def test_observe_stage_lands_in_the_stage_histogram() -> None:

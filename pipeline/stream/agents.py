@@ -9,6 +9,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -53,12 +54,22 @@ def register_agents(
         ):
             started = time.perf_counter()
             records = [to_record(event) for event in events]
-            metrics.consumed.inc(len(records))
+            metrics.consumed.labels(topic=settings.topic_raw).inc(len(records))
             metrics.batch_size.observe(len(records))
             outcomes = await _enrich(loop, executor, enricher, records)
             await _publish(topics, outcomes, metrics)
             metrics.batch_seconds.observe(time.perf_counter() - started)
             yield None
+
+    @app.timer(interval=settings.lag_interval_s)  # type: ignore[untyped-decorator]  # faust
+    async def report_lag() -> None:
+        """Lag per assigned ingest partition: the high watermark less the committed offset."""
+        consumer = app.consumer
+        committed = app.monitor.tp_committed_offsets
+        for tp in consumer.assignment():
+            if tp.topic == settings.topic_raw:
+                lag = max(consumer.highwater(tp) - committed.get(tp, 0), 0)
+                metrics.lag.labels(topic=tp.topic, partition=str(tp.partition)).set(lag)
 
 
 async def _enrich(
@@ -78,6 +89,23 @@ async def _enrich(
         return [DeadLetter.of(r, Reason.INTERNAL_ERROR, repr(exc), now) for r in records]
 
 
+@dataclass(frozen=True, slots=True)
+class _Output:
+    """One outcome addressed to its topic."""
+
+    topic: Any
+    key: bytes | None
+    value: bytes
+    outcome: Outcome
+
+
+def _address(topics: Topics, outcome: Outcome) -> _Output:
+    if isinstance(outcome, DeadLetter):
+        key = outcome.original_key.encode() if outcome.original_key is not None else None
+        return _Output(topics.deadletter, key, encode(outcome), outcome)
+    return _Output(topics.enriched, outcome.id.encode(), encode(outcome), outcome)
+
+
 async def _publish(topics: Topics, outcomes: Sequence[Outcome], metrics: Metrics) -> None:
     """Send every outcome and wait until the broker acknowledged each; retry what failed with
     backoff for as long as it takes (the batch's offsets stay uncommitted meanwhile)."""
@@ -85,23 +113,20 @@ async def _publish(topics: Topics, outcomes: Sequence[Outcome], metrics: Metrics
     backoff = 0.5
     while pending:
         results = await asyncio.gather(
-            *(_send(topic, key, value) for topic, key, value, _ in pending),
-            return_exceptions=True,
+            *(_send(o.topic, o.key, o.value) for o in pending), return_exceptions=True
         )
-        failed = []
-        for item, result in zip(pending, results, strict=True):
-            if isinstance(result, BaseException):
-                failed.append(item)
-            else:
-                metrics.published.labels(topic=item[0].get_topic_name()).inc()
-                if item[3] is not None:
-                    metrics.deadlettered.labels(reason=item[3]).inc()
+        failed = [o for o, r in zip(pending, results, strict=True) if isinstance(r, BaseException)]
+        acknowledged = datetime.now(UTC)
+        for output, result in zip(pending, results, strict=True):
+            if not isinstance(result, BaseException):
+                _count(output, metrics, acknowledged)
         if failed:
+            error = next(r for r in results if isinstance(r, BaseException))
             log.warning(
-                "broker did not acknowledge %d of %d outputs (%r); retrying in %.1fs",
+                "the broker did not acknowledge %d of %d outputs (%r); retrying in %.1fs",
                 len(failed),
                 len(pending),
-                next(r for r in results if isinstance(r, BaseException)),
+                error,
                 backoff,
             )
             await asyncio.sleep(backoff)
@@ -109,12 +134,17 @@ async def _publish(topics: Topics, outcomes: Sequence[Outcome], metrics: Metrics
         pending = failed
 
 
-def _address(topics: Topics, outcome: Outcome) -> tuple[Any, bytes | None, bytes, str | None]:
-    """Where an outcome goes: (topic, key, value, dead-letter reason or None)."""
+def _count(output: _Output, metrics: Metrics, acknowledged: datetime) -> None:
+    metrics.published.labels(topic=output.topic.get_topic_name()).inc()
+    outcome = output.outcome
     if isinstance(outcome, DeadLetter):
-        key = outcome.original_key.encode() if outcome.original_key is not None else None
-        return topics.deadletter, key, encode(outcome), outcome.reason.value
-    return topics.enriched, outcome.id.encode(), encode(outcome), None
+        metrics.deadlettered.labels(reason=outcome.reason.value).inc()
+        return
+    since_ingest = (acknowledged - outcome.ingested_at).total_seconds()
+    metrics.latency.labels(since="ingest").observe(max(since_ingest, 0.0))
+    if outcome.published_at is not None:
+        since_publication = (acknowledged - outcome.published_at).total_seconds()
+        metrics.latency.labels(since="publication").observe(max(since_publication, 0.0))
 
 
 async def _send(topic: Any, key: bytes | None, value: bytes) -> None:

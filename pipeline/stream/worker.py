@@ -17,7 +17,7 @@ def build_worker(settings: Settings) -> faust.Worker:
     if settings.create_topics:
         ensure_topics(settings)
     metrics = Metrics(model=settings.spacy_model)
-    metrics.init_topics(settings.topic_enriched, settings.topic_deadletter)
+    metrics.init_topics([settings.topic_raw], [settings.topic_enriched, settings.topic_deadletter])
     if settings.metrics_port:
         metrics.serve(settings.metrics_port)
     app = create_app(settings)
