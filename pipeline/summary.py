@@ -20,8 +20,11 @@ def summarise(record: dict[str, Any]) -> Panel:
             title=f"dead letter {where}",
             border_style="red",
         )
+    source = record.get("source") or {}
     lines = [
-        _field("source", (record.get("source") or {}).get("domain") or "-"),
+        _field(
+            "source", " · ".join(filter(None, (source.get("name"), source.get("domain")))) or "-"
+        ),
         _field("published", record.get("published_at") or "-"),
         _field("authors", ", ".join(record.get("authors") or []) or "-"),
         _field("language", record.get("language") or "?"),

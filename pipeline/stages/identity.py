@@ -95,8 +95,10 @@ def registered_domain(url: str) -> str | None:
     """The registered domain of ``url`` ('https://www.bbc.co.uk/news' -> 'bbc.co.uk'), or None.
 
     The scheme may be missing ('www.example.com/path'). Uses the Public Suffix List bundled
-    with ``tld`` (private suffixes included, so 'x.blogspot.com' stays whole); hosts that are
-    IP addresses or bare suffixes give None. The result is lower-case ASCII (IDNA).
+    with ``tld`` (private suffixes included, so 'x.blogspot.com' stays whole); a host under a
+    suffix the list does not know (an intranet or reserved name such as 'news.example') gives
+    its last two labels. IP addresses, single labels and bare suffixes give None. The result
+    is lower-case ASCII (IDNA).
     """
     text = url.strip()
     try:
@@ -106,7 +108,12 @@ def registered_domain(url: str) -> str | None:
     if host is None:
         return None
     parsed = get_tld("http://" + host, as_object=True, fail_silently=True)
-    return parsed.fld if isinstance(parsed, Result) and parsed.fld != parsed.tld else None
+    if isinstance(parsed, Result):
+        return parsed.fld if parsed.fld != parsed.tld else None
+    labels = host.split(".")
+    if len(labels) < 2 or labels[-1].isdigit() or ":" in host:
+        return None
+    return ".".join(labels[-2:])
 
 
 def _fold(text: str) -> str:

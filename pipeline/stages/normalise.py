@@ -523,6 +523,14 @@ _DATE_PARAMS = {
     "extensive_search": True,
     "outputformat": "%Y-%m-%dT%H:%M:%S%z",
 }
+# Machine-readable publication times, which carry the time of day that htmldate drops.
+_HTML_PUBLISHED_RE = re.compile(
+    r"""<meta\s[^>]*?(?:property|name|itemprop)\s*=\s*["']?"""
+    r"""(?:article:published_time|og:published_time|datePublished|pubdate)["']?"""
+    r"""\s[^>]*?content\s*=\s*["']([^"'>]+)"""
+    r'''|"datePublished"\s*:\s*"([^"]+)"''',
+    re.I,
+)
 _HTML_LANG_RE = re.compile(
     r"""<html\b[^>]*?\s(?:xml:)?lang\s*=\s*["']?([\w-]+)"""
     r"""|<meta\s[^>]*?http-equiv\s*=\s*["']?content-language["']?\s[^>]*?content\s*=\s*["']?([\w-]+)""",
@@ -560,13 +568,15 @@ def _from_html(html: str) -> _Parts:
     lang = _HTML_LANG_RE.search(html[:8192])
     author = _str_attr(document, "author")
     date = _str_attr(document, "date")
+    published = _HTML_PUBLISHED_RE.search(html)
+    published_at = _parse_date_text(published.group(1) or published.group(2)) if published else None
     url = _str_attr(document, "url")
     return _Parts(
         body=body,
         title=title,
         url=_http_url(url) if url else None,
         authors=_unique(_split_authors(author)) if author else (),
-        published_at=_parse_date_text(date) if date else None,
+        published_at=published_at or (_parse_date_text(date) if date else None),
         language=language_code(lang.group(1) or lang.group(2)) if lang else None,
         site_name=_str_attr(document, "sitename"),
     )

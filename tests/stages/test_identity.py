@@ -99,6 +99,8 @@ def test_canonical_url_is_idempotent(url: str) -> None:
         ("https://www.abc.net.au/news", "abc.net.au"),
         ("https://пример.рф/a", "xn--e1afmkfd.xn--p1ai"),
         ("example-news.com", "example-news.com"),
+        ("https://www.markets-daily.example/2026/a", "markets-daily.example"),
+        ("http://wire.newsroom.internal/a", "newsroom.internal"),
     ],
 )
 def test_registered_domain(url: str, expected: str) -> None:

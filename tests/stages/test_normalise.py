@@ -442,6 +442,25 @@ def test_html_page() -> None:
     assert article.body.count("\n\n") == 3
 
 
+@pytest.mark.parametrize(
+    "meta",
+    [
+        '<meta property="article:published_time" content="2026-03-20T16:30:00+03:00">',
+        '<script type="application/ld+json">{"datePublished": "2026-03-20T13:30:00Z"}</script>',
+    ],
+)
+def test_html_publication_time_keeps_the_time_of_day(meta: str) -> None:
+    page = (
+        f"<html><head><title>Harbour reopens</title>{meta}</head><body><article>"
+        "<h1>Harbour reopens</h1><p>The harbour at Kilrush reopened on Friday after repairs "
+        "to the sea wall, the county council said in a statement.</p>"
+        "<p>Fishing boats returned within hours, and the ferry to the island will resume "
+        "its timetable next week, according to the operator.</p></article></body></html>"
+    )
+    article = run(page.encode())
+    assert article.published_at == datetime(2026, 3, 20, 13, 30, tzinfo=UTC)
+
+
 def test_html_scripts_styles_and_navigation_do_not_leak() -> None:
     body = fixture("article.html").body
     for leak in (
