@@ -45,8 +45,13 @@ def broker(
         raise _fail(str(exc)) from exc
     settings = Settings(broker=embedded.url)
     created = ensure_topics(settings)
-    typer.echo(f"broker listening on {host}:{port} (MEDIAMON_BROKER={embedded.url})")
-    typer.echo(f"topics created: {', '.join(created) or 'none (they existed)'}; Ctrl-C stops")
+    from pipeline.demo import EMBEDDED_BROKER_ENV
+
+    typer.echo(f"broker listening on {host}:{port}; topics created: {', '.join(created) or '-'}")
+    typer.echo("for a worker against it, in another terminal:")
+    for name, value in {"MEDIAMON_BROKER": embedded.url, **EMBEDDED_BROKER_ENV}.items():
+        typer.echo(f"  export {name}={value}")
+    typer.echo("  mediamon worker\nCtrl-C stops the broker (its storage is in memory).")
     try:
         while True:
             time.sleep(3600)

@@ -97,8 +97,10 @@ class Enricher:
         return self._nlp
 
     def warm_up(self) -> None:
-        """Load the models now rather than inside the first batch."""
-        self.process([RawRecord(value=b'{"title": "Warm-up", "body": "The model is ready."}')])
+        """Load the models now rather than inside the first batch; touches no state."""
+        sentence = "The spokesman for the council in Leeds said the service would resume."
+        detect_language(sentence)
+        recognise(self.nlp, [sentence], 1)
 
     def process(self, records: Sequence[RawRecord]) -> list[Outcome]:
         """Enrich a batch; never raises for bad input (it becomes a dead-letter record)."""

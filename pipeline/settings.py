@@ -32,6 +32,10 @@ class Settings(BaseSettings):
     topic_raw: str = Field("articles.raw", description="Ingest topic: raw articles in.")
     topic_enriched: str = Field("articles.enriched", description="Enriched events out.")
     topic_deadletter: str = Field("articles.deadletter", description="Rejected input out.")
+    topic_duplicates: str | None = Field(
+        None,
+        description="When set, duplicate articles go to this topic instead of the enriched one.",
+    )
     partitions: int = Field(4, ge=1, description="Partitions of the topics the worker creates.")
     replication_factor: int = Field(1, ge=1, description="Replication of created topics.")
     create_topics: bool = Field(
@@ -42,6 +46,12 @@ class Settings(BaseSettings):
     rebalance_timeout_s: float = Field(10.0, gt=0, description="Consumer rebalance timeout.")
     commit_interval_s: float = Field(
         1.0, gt=0, description="How often processed offsets are committed."
+    )
+    producer_batch_bytes: int = Field(
+        16384,
+        ge=1,
+        description="Most bytes the worker's producer batches per partition. Set 1 for the"
+        " embedded Tansu broker, whose high watermarks are wrong after multi-record batches.",
     )
     data_dir: Path = Field(Path(".mediamon-data"), description="Worker state directory.")
 
@@ -73,6 +83,12 @@ class Settings(BaseSettings):
     )
     lag_interval_s: float = Field(5.0, gt=0, description="How often consumer lag is measured.")
     log_level: str = Field("info", description="Worker log level.")
+
+    @property
+    def output_topics(self) -> list[str]:
+        """The topics the worker publishes to."""
+        topics = [self.topic_enriched, self.topic_deadletter]
+        return [*topics, self.topic_duplicates] if self.topic_duplicates else topics
 
     @property
     def bootstrap_servers(self) -> list[str]:

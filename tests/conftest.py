@@ -16,6 +16,7 @@ import pytest
 
 from pipeline.settings import Settings
 from pipeline.transport.broker import EmbeddedBroker, free_port
+from pipeline.transport.client import ensure_topics
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -45,6 +46,7 @@ def settings(broker: EmbeddedBroker, tmp_path: Path) -> Settings:
         metrics_port=free_port(),
         data_dir=tmp_path / "data",
         batch_timeout_s=0.1,
+        producer_batch_bytes=1,
     )
 
 
@@ -52,8 +54,9 @@ def settings_env(settings: Settings) -> dict[str, str]:
     """The environment that makes a child process read ``settings``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIAMON_")}
     for name, value in settings.model_dump(mode="json").items():
-        rendered = value if isinstance(value, str) else json.dumps(value)
-        env[f"MEDIAMON_{name.upper()}"] = rendered
+        if value is not None:
+            rendered = value if isinstance(value, str) else json.dumps(value)
+            env[f"MEDIAMON_{name.upper()}"] = rendered
     return env
 
 
@@ -96,7 +99,9 @@ class WorkerProcess:
 
 @pytest.fixture
 def worker(settings: Settings, tmp_path: Path) -> Iterator[WorkerProcess]:
-    """A running worker for ``settings``; its log is printed when the test fails."""
+    """A running worker for ``settings`` (topics created first, as an operator would); its log
+    is printed when the test fails."""
+    ensure_topics(settings)
     process = WorkerProcess(settings, tmp_path / "worker.log")
     process.start()
     yield process
@@ -104,13 +109,16 @@ def worker(settings: Settings, tmp_path: Path) -> Iterator[WorkerProcess]:
     sys.stderr.write(f"--- worker log ---\n{process.log()[-5000:]}\n")
 
 
-def read_outputs(settings: Settings, count: int, timeout: float = 60) -> list[dict[str, object]]:
-    """The first ``count`` records of the enriched and dead-letter topics, as parsed JSON."""
+def read_outputs(
+    settings: Settings, count: int, timeout: float = 60, topics: list[str] | None = None
+) -> list[dict[str, object]]:
+    """The first ``count`` records of ``topics`` (default: the enriched and dead-letter
+    topics), as parsed JSON."""
     from pipeline.transport.client import tail
 
     values = tail(
         settings,
-        [settings.topic_enriched, settings.topic_deadletter],
+        topics or [settings.topic_enriched, settings.topic_deadletter],
         from_beginning=True,
         max_records=count,
         idle_timeout=timeout,

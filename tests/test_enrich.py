@@ -158,3 +158,11 @@ def test_fixture_articles_in_three_formats_are_all_enriched(enricher: Enricher) 
     events = _events(enricher.process(list(read_sources([str(FIXTURES / "articles")]))))
     assert len(events) == 3
     assert all(e.enriched and e.entities for e in events)
+
+
+def test_warm_up_loads_the_models_without_touching_duplicate_state() -> None:
+    store: dict[str, Any] = {}
+    enricher = Enricher(Settings(), dedup_store=store)
+    enricher.warm_up()
+    assert store == {}
+    assert enricher._nlp is not None

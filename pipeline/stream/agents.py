@@ -41,9 +41,13 @@ def to_record(event: Any) -> RawRecord:
 
 
 def register_agents(
-    app: faust.App, topics: Topics, enricher: Enricher, metrics: Metrics, settings: Settings
+    app: faust.App,
+    topics: Topics,
+    enricher: Enricher,
+    metrics: Metrics,
+    settings: Settings,
 ) -> None:
-    """Attach the enrich agent to ``app``."""
+    """Attach the enrich agent and the housekeeping timer to ``app``."""
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="enrich")
 
     @app.agent(topics.raw, name="enrich")
@@ -62,8 +66,11 @@ def register_agents(
             yield None
 
     @app.timer(interval=settings.lag_interval_s)  # type: ignore[untyped-decorator]  # faust
-    async def report_lag() -> None:
-        """Lag per assigned ingest partition: the high watermark less the committed offset."""
+    async def housekeeping() -> None:
+        """Forget expired duplicate-detector entries; report table size and the lag per
+        assigned ingest partition (the high watermark less the committed offset)."""
+        enricher.dedup.evict(time.time())
+        metrics.table_entries.labels(table="dedup").set(len(enricher.dedup))
         consumer = app.consumer
         committed = app.monitor.tp_committed_offsets
         for tp in consumer.assignment():
@@ -103,7 +110,9 @@ def _address(topics: Topics, outcome: Outcome) -> _Output:
     if isinstance(outcome, DeadLetter):
         key = outcome.original_key.encode() if outcome.original_key is not None else None
         return _Output(topics.deadletter, key, encode(outcome), outcome)
-    return _Output(topics.enriched, outcome.id.encode(), encode(outcome), outcome)
+    to_duplicates = outcome.duplicate_of is not None and topics.duplicates is not None
+    topic = topics.duplicates if to_duplicates else topics.enriched
+    return _Output(topic, outcome.id.encode(), encode(outcome), outcome)
 
 
 async def _publish(topics: Topics, outcomes: Sequence[Outcome], metrics: Metrics) -> None:

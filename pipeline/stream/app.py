@@ -17,6 +17,12 @@ class Topics:
     raw: Any
     enriched: Any
     deadletter: Any
+    duplicates: Any | None
+
+    @property
+    def outputs(self) -> list[Any]:
+        """Every topic the worker publishes to."""
+        return [t for t in (self.enriched, self.deadletter, self.duplicates) if t is not None]
 
 
 def create_app(settings: Settings) -> faust.App:
@@ -40,6 +46,7 @@ def create_app(settings: Settings) -> faust.App:
         consumer_max_fetch_size=settings.max_message_bytes * 4,
         producer_acks=-1,
         producer_max_request_size=settings.max_message_bytes * 2,
+        producer_max_batch_size=settings.producer_batch_bytes,
     )
 
 
@@ -60,4 +67,18 @@ def create_topics(app: faust.App, settings: Settings) -> Topics:
         raw=topic(settings.topic_raw),
         enriched=topic(settings.topic_enriched),
         deadletter=topic(settings.topic_deadletter),
+        duplicates=topic(settings.topic_duplicates) if settings.topic_duplicates else None,
+    )
+
+
+def create_dedup_table(app: faust.App, settings: Settings) -> Any:
+    """The duplicate detector's memory: a global table (every worker sees every entry, as a
+    copy may land on any partition), backed by a compacted changelog topic so that a
+    restarted worker recovers what it had seen."""
+    return app.GlobalTable(
+        "dedup",
+        default=None,
+        schema=faust.Schema(key_serializer="json", value_serializer="json"),
+        partitions=settings.partitions,
+        use_partitioner=True,  # written from any partition's events: key decides the partition
     )

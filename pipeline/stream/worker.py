@@ -8,7 +8,7 @@ from pipeline.enrich import Enricher
 from pipeline.metrics import Metrics
 from pipeline.settings import Settings
 from pipeline.stream.agents import register_agents
-from pipeline.stream.app import create_app, create_topics
+from pipeline.stream.app import create_app, create_dedup_table, create_topics
 from pipeline.transport.client import ensure_topics
 
 
@@ -17,12 +17,12 @@ def build_worker(settings: Settings) -> faust.Worker:
     if settings.create_topics:
         ensure_topics(settings)
     metrics = Metrics(model=settings.spacy_model)
-    metrics.init_topics([settings.topic_raw], [settings.topic_enriched, settings.topic_deadletter])
+    metrics.init_topics([settings.topic_raw], settings.output_topics)
     if settings.metrics_port:
         metrics.serve(settings.metrics_port)
     app = create_app(settings)
     topics = create_topics(app, settings)
-    enricher = Enricher(settings, metrics=metrics)
+    enricher = Enricher(settings, dedup_store=create_dedup_table(app, settings), metrics=metrics)
     enricher.warm_up()
     register_agents(app, topics, enricher, metrics, settings)
     return faust.Worker(app, loglevel=settings.log_level, quiet=True)

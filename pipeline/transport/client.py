@@ -38,8 +38,8 @@ def _reachable(settings: Settings) -> Iterator[None]:
 
 
 def ensure_topics(settings: Settings) -> list[str]:
-    """Create the ingest, enriched and dead-letter topics if missing; return those created."""
-    names = [settings.topic_raw, settings.topic_enriched, settings.topic_deadletter]
+    """Create the ingest topic and the output topics if missing; return those created."""
+    names = [settings.topic_raw, *settings.output_topics]
     created = []
     with _reachable(settings):
         admin = KafkaAdminClient(**_connect(settings))
