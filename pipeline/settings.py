@@ -59,7 +59,10 @@ class Settings(BaseSettings):
     batch_size: int = Field(32, ge=1, description="Articles per NLP batch.")
     batch_timeout_s: float = Field(0.2, gt=0, description="Longest wait to fill a batch.")
     max_message_bytes: int = Field(
-        1_048_576, ge=1024, description="Largest accepted ingest message; larger ones dead-letter."
+        4_194_304,
+        ge=1024,
+        description="Largest accepted ingest message in bytes; larger ones dead-letter. The"
+        " broker's and topic's max.message.bytes must allow it (Kafka's default is ~1 MB).",
     )
     enrich_languages: list[str] = Field(
         ["en"], description="Languages the NLP models serve; others are published unenriched."
