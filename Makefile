@@ -4,7 +4,7 @@ PYTHON ?= python3
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test lint typecheck unit schemas clean
+.PHONY: install demo test lint typecheck unit schemas deploy-test clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,11 @@ test: lint typecheck
 
 schemas: install
 	$(BIN)/mediamon schemas schemas
+
+# The deployment files (deploy/, docker-compose.yml, Dockerfile) against promtool, a real
+# Prometheus and docker-compose; they skip when those are missing (.ci/run installs them).
+deploy-test: install
+	$(BIN)/pytest -q tests/deploy
 
 clean:
 	rm -rf $(VENV) .mediamon-data .mypy_cache .ruff_cache .pytest_cache .hypothesis
