@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+import ssl
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -28,6 +29,19 @@ class Settings(BaseSettings):
     connect_timeout_s: float = Field(
         10.0, gt=0, description="How long the command line waits to reach the broker."
     )
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        "PLAINTEXT", description="How clients talk to the broker."
+    )
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = Field(
+        "PLAIN", description="SASL mechanism with SASL_PLAINTEXT or SASL_SSL."
+    )
+    sasl_username: str | None = Field(None, description="SASL user name.")
+    sasl_password: SecretStr | None = Field(None, description="SASL password.")
+    ssl_cafile: Path | None = Field(
+        None, description="CA bundle that signed the broker's certificate (SSL, SASL_SSL)."
+    )
+    ssl_certfile: Path | None = Field(None, description="Client certificate for mutual TLS.")
+    ssl_keyfile: Path | None = Field(None, description="Client certificate's private key.")
     app_id: str = Field("mediamon", description="Faust application id = consumer group id.")
     topic_raw: str = Field("articles.raw", description="Ingest topic: raw articles in.")
     topic_enriched: str = Field("articles.enriched", description="Enriched events out.")
@@ -88,6 +102,29 @@ class Settings(BaseSettings):
     log_level: str = Field("info", description="Worker log level.")
 
     @property
+    def uses_sasl(self) -> bool:
+        """Whether the broker connection authenticates with SASL."""
+        return self.security_protocol.startswith("SASL_")
+
+    @property
+    def uses_tls(self) -> bool:
+        """Whether the broker connection is encrypted with TLS."""
+        return self.security_protocol in ("SSL", "SASL_SSL")
+
+    def ssl_context(self) -> ssl.SSLContext | None:
+        """The TLS context for the broker connection, or None without TLS."""
+        if not self.uses_tls:
+            return None
+        context = ssl.create_default_context(
+            cafile=str(self.ssl_cafile) if self.ssl_cafile else None
+        )
+        if self.ssl_certfile:
+            context.load_cert_chain(
+                str(self.ssl_certfile), str(self.ssl_keyfile) if self.ssl_keyfile else None
+            )
+        return context
+
+    @property
     def output_topics(self) -> list[str]:
         """The topics the worker publishes to."""
         topics = [self.topic_enriched, self.topic_deadletter]
@@ -103,9 +140,3 @@ class Settings(BaseSettings):
                 if url:
                     servers.append(url.split("://", 1)[-1].rstrip("/"))
         return servers
-
-
-@lru_cache(maxsize=1)
-def get_settings() -> Settings:
-    """The process-wide settings, read once from the environment."""
-    return Settings()

@@ -18,11 +18,23 @@ class BrokerUnavailable(RuntimeError):
     """The configured broker could not be reached."""
 
 
-def _connect(settings: Settings) -> dict[str, Any]:
-    return {
+def connection_options(settings: Settings) -> dict[str, Any]:
+    """kafka-python connection options: servers, timeout, and SASL/TLS from the settings."""
+    options: dict[str, Any] = {
         "bootstrap_servers": settings.bootstrap_servers,
         "bootstrap_timeout_ms": int(settings.connect_timeout_s * 1000),
+        "security_protocol": settings.security_protocol,
     }
+    if settings.uses_tls:
+        options["ssl_context"] = settings.ssl_context()
+    if settings.uses_sasl:
+        password = settings.sasl_password
+        options |= {
+            "sasl_mechanism": settings.sasl_mechanism,
+            "sasl_plain_username": settings.sasl_username,
+            "sasl_plain_password": password.get_secret_value() if password else None,
+        }
+    return options
 
 
 @contextlib.contextmanager
@@ -42,7 +54,7 @@ def ensure_topics(settings: Settings) -> list[str]:
     names = [settings.topic_raw, *settings.output_topics]
     created = []
     with _reachable(settings):
-        admin = KafkaAdminClient(**_connect(settings))
+        admin = KafkaAdminClient(**connection_options(settings))
         try:
             existing = set(admin.list_topics())
             for name in names:
@@ -63,7 +75,7 @@ def push(settings: Settings, values: Iterable[bytes], topic: str | None = None) 
     acknowledgement of every one, and return how many were sent."""
     with _reachable(settings):
         producer = KafkaProducer(
-            **_connect(settings),
+            **connection_options(settings),
             acks="all",
             max_request_size=max(settings.max_message_bytes * 2, 1_048_576),
         )
@@ -91,7 +103,7 @@ def tail(
     group (nothing is committed). Stops after ``max_records``, or after ``idle_timeout`` seconds
     without a new record; runs forever otherwise."""
     with _reachable(settings):
-        consumer = KafkaConsumer(**_connect(settings), enable_auto_commit=False)
+        consumer = KafkaConsumer(**connection_options(settings), enable_auto_commit=False)
     try:
         partitions = [
             tp for topic in topics for tp in _wait_for_partitions(consumer, topic, idle_timeout)

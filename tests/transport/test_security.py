@@ -1,0 +1,48 @@
+"""SASL and TLS settings reach the kafka-python clients."""
+
+from __future__ import annotations
+
+import ssl
+
+from pydantic import SecretStr
+
+from pipeline.settings import Settings
+from pipeline.transport.client import connection_options
+
+
+def test_plaintext_by_default_with_no_credentials() -> None:
+    options = connection_options(Settings())
+    assert options["security_protocol"] == "PLAINTEXT"
+    assert "sasl_mechanism" not in options
+    assert "ssl_context" not in options
+
+
+def test_sasl_scram_over_tls_passes_credentials_and_a_verifying_context() -> None:
+    settings = Settings(
+        security_protocol="SASL_SSL",
+        sasl_mechanism="SCRAM-SHA-512",
+        sasl_username="alice",
+        sasl_password=SecretStr("s3cret"),
+    )
+    options = connection_options(settings)
+    assert options["security_protocol"] == "SASL_SSL"
+    assert options["sasl_mechanism"] == "SCRAM-SHA-512"
+    assert options["sasl_plain_username"] == "alice"
+    assert options["sasl_plain_password"] == "s3cret"
+    context = options["ssl_context"]
+    assert isinstance(context, ssl.SSLContext)
+    assert context.verify_mode == ssl.CERT_REQUIRED
+    assert context.check_hostname
+
+
+def test_sasl_plaintext_has_no_tls_context() -> None:
+    options = connection_options(
+        Settings(security_protocol="SASL_PLAINTEXT", sasl_username="u", sasl_password="p")
+    )
+    assert options["sasl_mechanism"] == "PLAIN"
+    assert "ssl_context" not in options
+
+
+def test_the_password_is_not_shown_in_the_settings_repr() -> None:
+    settings = Settings(security_protocol="SASL_SSL", sasl_username="u", sasl_password="hunter2")
+    assert "hunter2" not in repr(settings)
