@@ -47,7 +47,23 @@ def create_app(settings: Settings) -> faust.App:
         producer_acks=-1,
         producer_max_request_size=settings.max_message_bytes * 2,
         producer_max_batch_size=settings.producer_batch_bytes,
+        broker_credentials=broker_credentials(settings),
     )
+
+
+def broker_credentials(settings: Settings) -> faust.auth.Credentials | None:
+    """Faust's form of the SASL/TLS settings (the command line's clients get the same)."""
+    if settings.uses_sasl:
+        password = settings.sasl_password
+        return faust.SASLCredentials(
+            username=settings.sasl_username,
+            password=password.get_secret_value() if password else None,
+            ssl_context=settings.ssl_context(),
+            mechanism=settings.sasl_mechanism,
+        )
+    if settings.uses_tls:
+        return faust.SSLCredentials(settings.ssl_context())
+    return None
 
 
 def create_topics(app: faust.App, settings: Settings) -> Topics:

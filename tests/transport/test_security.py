@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import ssl
 
+from faust.transport.drivers.aiokafka import credentials_to_aiokafka_auth
 from pydantic import SecretStr
 
 from pipeline.settings import Settings
+from pipeline.stream.app import broker_credentials
 from pipeline.transport.client import connection_options
 
 
@@ -46,3 +48,24 @@ def test_sasl_plaintext_has_no_tls_context() -> None:
 def test_the_password_is_not_shown_in_the_settings_repr() -> None:
     settings = Settings(security_protocol="SASL_SSL", sasl_username="u", sasl_password="hunter2")
     assert "hunter2" not in repr(settings)
+
+
+def test_the_worker_gets_the_same_sasl_credentials_and_tls() -> None:
+    settings = Settings(
+        security_protocol="SASL_SSL",
+        sasl_mechanism="SCRAM-SHA-256",
+        sasl_username="alice",
+        sasl_password=SecretStr("s3cret"),
+    )
+    auth = credentials_to_aiokafka_auth(broker_credentials(settings))
+    assert auth["security_protocol"] == "SASL_SSL"
+    assert auth["sasl_mechanism"] == "SCRAM-SHA-256"
+    assert auth["sasl_plain_username"] == "alice"
+    assert auth["sasl_plain_password"] == "s3cret"
+    assert isinstance(auth["ssl_context"], ssl.SSLContext)
+
+
+def test_the_worker_gets_tls_alone_and_nothing_for_plaintext() -> None:
+    auth = credentials_to_aiokafka_auth(broker_credentials(Settings(security_protocol="SSL")))
+    assert auth["security_protocol"] == "SSL"
+    assert broker_credentials(Settings()) is None
