@@ -20,8 +20,8 @@ demo: install
 	$(BIN)/mediamon demo
 
 lint: install
-	$(BIN)/ruff check pipeline tests bench
-	$(BIN)/ruff format --check pipeline tests bench
+	$(BIN)/ruff check pipeline tests bench scripts
+	$(BIN)/ruff format --check pipeline tests bench scripts
 
 typecheck: install
 	$(BIN)/mypy

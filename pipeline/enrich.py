@@ -25,10 +25,11 @@ from pipeline.models import (
 )
 from pipeline.settings import Settings
 from pipeline.stages.dedup import Duplicate, DuplicateIndex
-from pipeline.stages.entities import group_entities, load_recogniser, recognise
+from pipeline.stages.entities import RawMention, group_entities, load_recogniser, recognise
 from pipeline.stages.identity import article_id, canonical_url, content_hash
 from pipeline.stages.language import detect_language
 from pipeline.stages.normalise import normalise
+from pipeline.stages.places import story_places
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +57,6 @@ class _Pending:
 class Analysis:
     """A batch after the stateless stages: dead letters so far, articles, their entities."""
 
-    records: Sequence[RawRecord]
     outcomes: list[Outcome | None]
     pending: list[_Pending] = field(default_factory=list)
     entities: dict[int, list[Entity]] = field(default_factory=dict)
@@ -93,7 +93,7 @@ class Enricher:
     def nlp(self) -> Any:
         """The spaCy pipeline, loaded on first use."""
         if self._nlp is None:
-            self._nlp = load_recogniser(self.settings.spacy_model)
+            self._nlp = load_recogniser(self.settings.ner_model)
         return self._nlp
 
     def warm_up(self) -> None:
@@ -109,7 +109,7 @@ class Enricher:
     def analyse(self, records: Sequence[RawRecord]) -> Analysis:
         """The stateless part of :meth:`process`: normalise, identify, detect the language and
         run the NLP. Safe to run in a worker thread."""
-        analysis = Analysis(records=records, outcomes=[None] * len(records))
+        analysis = Analysis(outcomes=[None] * len(records))
         with self._stage("normalise"):
             for index, record in enumerate(records):
                 try:
@@ -177,27 +177,37 @@ class Enricher:
         )
 
     def _entities(self, items: Sequence[_Pending]) -> dict[int, list[Entity]]:
-        """Entities per record index; an article the model fails on is left out (and logged)."""
+        """Entities per record index; an article the model or the linker fails on is left out
+        (and logged), so that it is dead-lettered while the rest of the batch goes on."""
         if not items:
             return {}
-        bodies = [item.article.body for item in items]
+        found: Sequence[list[RawMention] | None]
         try:
-            found = recognise(self.nlp, bodies, self.settings.batch_size)
+            found = recognise(self.nlp, [i.article.body for i in items], self.settings.batch_size)
         except Exception:
             log.exception("entity batch failed; retrying article by article")
-            return {k: v for item in items for k, v in self._entities_one(item).items()}
-        return {
-            item.index: group_entities(mentions, item.article.body)
-            for item, mentions in zip(items, found, strict=True)
-        }
+            found = [self._recognise_one(item) for item in items]
+        entities: dict[int, list[Entity]] = {}
+        for item, mentions in zip(items, found, strict=True):
+            if mentions is None:
+                continue
+            article = item.article
+            year = article.published_at.year if article.published_at else None
+            try:
+                entities[item.index] = group_entities(
+                    mentions, article.body, article.title, year=year
+                )
+            except Exception:
+                log.exception("entity linking failed on %s", _where(item.record))
+        return entities
 
-    def _entities_one(self, item: _Pending) -> dict[int, list[Entity]]:
+    def _recognise_one(self, item: _Pending) -> list[RawMention] | None:
         try:
             (mentions,) = recognise(self.nlp, [item.article.body], 1)
         except Exception:
-            log.exception("entity stage failed on %s", _where(item.record))
-            return {}
-        return {item.index: group_entities(mentions, item.article.body)}
+            log.exception("entity recognition failed on %s", _where(item.record))
+            return None
+        return mentions
 
     def _event(self, item: _Pending, entities: list[Entity]) -> EnrichedEvent:
         article = item.article
@@ -222,7 +232,9 @@ class Enricher:
             quotes=[],
             stances=[],
             topics=[],
-            places=[],
+            places=story_places(entities, article.body, article.title)
+            if item.skip_reason is None
+            else [],
         )
 
     def _dead_letter(self, record: RawRecord, reason: Reason, message: str) -> DeadLetter:

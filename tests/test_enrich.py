@@ -72,7 +72,8 @@ def test_an_english_article_is_enriched_with_entities_pointing_into_the_body(
     for entity in event.entities:
         for mention in entity.mentions:
             assert event.body[mention.start : mention.end] == mention.text
-    assert (event.quotes, event.stances, event.topics, event.places) == ([], [], [], [])
+    assert event.places == ["GB"]
+    assert (event.quotes, event.stances, event.topics) == ([], [], [])
 
 
 def test_a_non_english_article_is_published_unenriched() -> None:

@@ -1,17 +1,46 @@
-"""The entities stage: spaCy named-entity recognition over article bodies, mapped to CoNLL types
-(PER, ORG, LOC, MISC), mentions grouped into one entity per name, with a salience score."""
+"""The entities stage: named-entity recognition over article bodies with CoNLL types (PER, ORG,
+LOC, MISC), then linking to the shipped knowledge base and grouping into entities with a
+salience score (see :mod:`pipeline.stages.linking`).
+
+The recogniser is the spaCy pipeline shipped in ``pipeline/data/ner`` (built by
+``scripts/train_ner.py``: the ``ner`` component of spaCy's ``en_core_web_sm`` fine-tuned on
+CoNLL-2003), followed by an entity ruler that adds the knowledge base's unambiguous names where
+the model found nothing. Any installed spaCy pipeline package can be used instead; its OntoNotes
+labels are then mapped to CoNLL types.
+"""
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import spacy
 
-from pipeline.models import Entity, EntityType, Mention
+from pipeline.models import Entity, EntityType
+from pipeline.stages.kb import KnowledgeBase, default_kb
+from pipeline.stages.linking import RawMention, link_entities, name_key
+
+__all__ = [
+    "BUNDLED_MODEL",
+    "DEFAULT_NER_MODEL",
+    "MODEL_DIR",
+    "ONTONOTES_TO_CONLL",
+    "RawMention",
+    "group_entities",
+    "load_recogniser",
+    "name_key",
+    "recognise",
+]
+
+MODEL_DIR = Path(__file__).resolve().parent.parent / "data" / "ner"
+BUNDLED_MODEL = "bundled"
+"""The model name that selects the recogniser shipped in ``pipeline/data/ner``."""
+DEFAULT_NER_MODEL = BUNDLED_MODEL
+USE_RULER = True
+"""Whether the bundled recogniser gets the knowledge-base entity ruler."""
+
+CONLL_LABELS: dict[str, EntityType] = {t.value: t for t in EntityType}
 
 # OntoNotes labels of spaCy's English models, mapped to CoNLL-2003 types. Numeric and temporal
 # labels (DATE, MONEY, CARDINAL, ...) are not entities in the CoNLL sense and are dropped.
@@ -28,29 +57,125 @@ ONTONOTES_TO_CONLL: dict[str, EntityType] = {
     "LANGUAGE": EntityType.MISC,
     "PRODUCT": EntityType.MISC,
 }
+_LABELS = {**ONTONOTES_TO_CONLL, **CONLL_LABELS}
 
 # Components of spaCy's English pipelines that named-entity recognition does not need: the NER
 # component carries its own token-to-vector layer, so its output is identical without them.
 _UNUSED_COMPONENTS = ["tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer", "senter"]
 
-_LEADING_ARTICLE = re.compile(r"^(the|a|an)\s+", re.IGNORECASE)
-_POSSESSIVE = re.compile(r"['\u2019]s?$")
-_NON_WORD = re.compile(r"[^\w]+")
+# Names the entity ruler must not add on its own: common words, people's first names, sports
+# teams' home towns and other readings that are often not the knowledge-base entry.
+_RULER_SKIP = frozenset(
+    [
+        "Chad",
+        "Jordan",
+        "Georgia",
+        "Turkey",
+        "Niger",
+        "Guinea",
+        "Congo",
+        "Victoria",
+        "Jersey",
+        "Lao",
+        "Pole",
+        "Poles",
+        "Kiwi",
+        "Kiwis",
+        "Brit",
+        "Brits",
+        "Finn",
+        "Finns",
+        "Phoenix",
+        "Austin",
+        "Columbus",
+        "Portland",
+        "Charlotte",
+        "Kingston",
+        "Salvador",
+        "Santiago",
+        "Wellington",
+        "Perth",
+        "Lima",
+        "Nashville",
+        "Greenwich",
+        "Stamford",
+        "Sofia",
+        "Commission",
+        "Congress",
+        "Senate",
+        "Labour",
+        "Conservatives",
+        "Fed",
+        "Wagner",
+        "Amnesty",
+        "Nusra",
+        "Houthi",
+        "Rio",
+        "Lula",
+        "Vatican",
+        "America",
+        "Cleveland",
+        "Tories",
+        "Democratic",
+        "Republican",
+        "Central",
+        "Free",
+        "Dominican",
+        "Indian",
+        "Irish",
+        "Delaware",
+        "Indiana",
+        "Washington",
+        "Hamilton",
+        "Virginia",
+        "Berne",
+        "Capitol",
+        "Liberian",
+        "Mali",
+        "Malian",
+        "Leo",
+        "Francis",
+    ]
+)
 
 
-@dataclass(frozen=True, slots=True)
-class RawMention:
-    """A mention as the recogniser found it, before grouping."""
+def load_recogniser(model: str = DEFAULT_NER_MODEL, *, ruler: bool | None = None) -> Any:
+    """Load the recogniser: ``"bundled"`` (the shipped model), a pipeline directory or an
+    installed spaCy pipeline package, with only the components NER needs."""
+    if model == BUNDLED_MODEL:
+        nlp = spacy.load(MODEL_DIR)
+        use_ruler = USE_RULER if ruler is None else ruler
+    else:
+        nlp = spacy.load(model, exclude=_UNUSED_COMPONENTS)
+        use_ruler = bool(ruler)
+    if use_ruler:
+        add_kb_ruler(nlp, default_kb())
+    return nlp
 
-    start: int
-    end: int
-    text: str
-    type: EntityType
+
+def add_kb_ruler(nlp: Any, kb: KnowledgeBase) -> None:
+    """Add an entity ruler after the recogniser that marks knowledge-base names (and
+    demonyms) the recogniser left out; it never overrides the recogniser's entities."""
+    patterns = []
+    for entry in kb:
+        label = entry.type.value
+        for name in entry.names:
+            if _rulable(name):
+                patterns.append({"label": label, "pattern": name})
+        for demonym in entry.demonyms:
+            if _rulable(demonym):
+                patterns.append({"label": EntityType.MISC.value, "pattern": demonym})
+    ruler = nlp.add_pipe("entity_ruler", name="kb_ruler", config={"overwrite_ents": False})
+    ruler.add_patterns(patterns)
 
 
-def load_recogniser(model: str) -> Any:
-    """Load an installed spaCy pipeline package with only the components NER needs."""
-    return spacy.load(model, exclude=_UNUSED_COMPONENTS)
+def _rulable(name: str) -> bool:
+    letters = name.replace(".", "")
+    if name in _RULER_SKIP or len(letters) < 3 or not name[:1].isupper():
+        return False
+    if name.endswith(".") and not letters.isupper():
+        return False  # abbreviations such as "Calif." only count in datelines
+    return not (letters.isupper() and len(letters) <= 3 and "." not in name)
 
 
 def recognise(nlp: Any, bodies: Sequence[str], batch_size: int) -> list[list[RawMention]]:
@@ -59,53 +184,22 @@ def recognise(nlp: Any, bodies: Sequence[str], batch_size: int) -> list[list[Raw
     for doc in nlp.pipe(bodies, batch_size=batch_size):
         mentions = []
         for ent in doc.ents:
-            etype = ONTONOTES_TO_CONLL.get(ent.label_)
+            etype = _LABELS.get(ent.label_)
             if etype is not None:
                 mentions.append(RawMention(ent.start_char, ent.end_char, ent.text, etype))
         results.append(mentions)
     return results
 
 
-def name_key(text: str) -> str:
-    """The grouping key of a mention: case-folded, accents and 'the'/possessive removed."""
-    folded = unicodedata.normalize("NFKD", text)
-    folded = "".join(c for c in folded if not unicodedata.combining(c))
-    folded = _POSSESSIVE.sub("", _LEADING_ARTICLE.sub("", folded.strip()))
-    return _NON_WORD.sub("-", folded.casefold()).strip("-")
-
-
-def group_entities(mentions: Iterable[RawMention], body: str) -> list[Entity]:
-    """Group mentions with the same name and type into entities, most salient first.
-
-    Salience is the entity's share of all mentions in the article, where a mention in the lead
-    (the first 20% of the body) counts double; the scores of an article sum to 1.
-    """
-    lead_end = max(1, len(body) // 5)
-    groups: dict[tuple[str, EntityType], list[RawMention]] = {}
-    for mention in mentions:
-        key = name_key(mention.text)
-        if key:
-            groups.setdefault((key, mention.type), []).append(mention)
-    weights = {
-        group: sum(2.0 if m.start < lead_end else 1.0 for m in members)
-        for group, members in groups.items()
-    }
-    total = sum(weights.values()) or 1.0
-    entities = [
-        Entity(
-            id=f"local:{etype.value.lower()}:{key}",
-            name=_display_name(members),
-            type=etype,
-            salience=round(weights[(key, etype)] / total, 4),
-            mentions=[Mention(start=m.start, end=m.end, text=m.text, type=m.type) for m in members],
-        )
-        for (key, etype), members in groups.items()
-    ]
-    entities.sort(key=lambda e: (-e.salience, e.mentions[0].start))
-    return entities
-
-
-def _display_name(members: Sequence[RawMention]) -> str:
-    """The longest surface form, without a leading article or possessive."""
-    best = max((m.text for m in members), key=len)
-    return _POSSESSIVE.sub("", _LEADING_ARTICLE.sub("", best.strip()))
+def group_entities(
+    mentions: Iterable[RawMention],
+    body: str,
+    title: str | None = None,
+    *,
+    year: int | None = None,
+    kb: KnowledgeBase | None = None,
+) -> list[Entity]:
+    """Link the mentions of one article to the knowledge base and group them into entities,
+    most salient first. ``title`` raises the salience of the entities it names; ``year`` (of
+    publication) picks who held an office named without a name ("the Russian President")."""
+    return link_entities(mentions, body, title, year=year, kb=kb)

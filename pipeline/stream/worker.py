@@ -16,7 +16,7 @@ def build_worker(settings: Settings) -> faust.Worker:
     """A Faust worker running the enrich agent for ``settings``."""
     if settings.create_topics:
         ensure_topics(settings)
-    metrics = Metrics(model=settings.spacy_model)
+    metrics = Metrics(model=settings.ner_model)
     metrics.init_topics([settings.topic_raw], settings.output_topics)
     if settings.metrics_port:
         metrics.serve(settings.metrics_port)
