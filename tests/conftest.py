@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.settings import Settings
-from pipeline.transport.broker import EmbeddedBroker, free_port
+from pipeline.transport.broker import EmbeddedBroker, free_port, stop_process
 from pipeline.transport.client import ensure_topics
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -29,9 +29,9 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedBroker]
         yield embedded
 
 
-@pytest.fixture
-def settings(broker: EmbeddedBroker, tmp_path: Path) -> Settings:
-    """Settings pointing at the embedded broker, with topics and a group of this test's own."""
+def embedded_settings(broker: EmbeddedBroker, data_dir: Path) -> Settings:
+    """Settings pointing at the embedded broker, with topics and a group of their own, a free
+    metrics port and the short timeouts the embedded broker wants."""
     run = uuid.uuid4().hex[:8]
     return Settings(
         broker=broker.url,
@@ -44,10 +44,16 @@ def settings(broker: EmbeddedBroker, tmp_path: Path) -> Settings:
         rebalance_timeout_s=3,
         heartbeat_interval_s=0.5,
         metrics_port=free_port(),
-        data_dir=tmp_path / "data",
+        data_dir=data_dir,
         batch_timeout_s=0.1,
         producer_batch_bytes=1,
     )
+
+
+@pytest.fixture
+def settings(broker: EmbeddedBroker, tmp_path: Path) -> Settings:
+    """Settings of this test's own (see :func:`embedded_settings`)."""
+    return embedded_settings(broker, tmp_path / "data")
 
 
 def settings_env(settings: Settings) -> dict[str, str]:
@@ -80,12 +86,7 @@ class WorkerProcess:
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int | None:
         if self.process is None:
             return None
-        self.process.send_signal(sig)
-        try:
-            code = self.process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            code = self.process.wait()
+        code = stop_process(self.process, sig=sig, timeout=timeout)
         self.process = None
         return code
 

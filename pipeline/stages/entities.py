@@ -11,15 +11,15 @@ labels are then mapped to CoNLL types.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import spacy
 
-from pipeline.models import Entity, EntityType
+from pipeline.models import EntityType
 from pipeline.stages.kb import KnowledgeBase, default_kb
-from pipeline.stages.linking import RawMention, link_entities, name_key
+from pipeline.stages.linking import RawMention, name_key
 
 __all__ = [
     "BUNDLED_MODEL",
@@ -27,7 +27,6 @@ __all__ = [
     "MODEL_DIR",
     "ONTONOTES_TO_CONLL",
     "RawMention",
-    "group_entities",
     "load_recogniser",
     "name_key",
     "recognise",
@@ -189,17 +188,3 @@ def recognise(nlp: Any, bodies: Sequence[str], batch_size: int) -> list[list[Raw
                 mentions.append(RawMention(ent.start_char, ent.end_char, ent.text, etype))
         results.append(mentions)
     return results
-
-
-def group_entities(
-    mentions: Iterable[RawMention],
-    body: str,
-    title: str | None = None,
-    *,
-    year: int | None = None,
-    kb: KnowledgeBase | None = None,
-) -> list[Entity]:
-    """Link the mentions of one article to the knowledge base and group them into entities,
-    most salient first. ``title`` raises the salience of the entities it names; ``year`` (of
-    publication) picks who held an office named without a name ("the Russian President")."""
-    return link_entities(mentions, body, title, year=year, kb=kb)

@@ -4,6 +4,7 @@ wheel, run as a child process on a loopback port (memory storage) for the demo a
 from __future__ import annotations
 
 import contextlib
+import signal
 import socket
 import subprocess
 import time
@@ -30,6 +31,19 @@ def wait_for_port(host: str, port: int, timeout: float) -> bool:
             return True
         time.sleep(0.05)
     return False
+
+
+def stop_process(
+    process: subprocess.Popen[bytes], *, sig: int = signal.SIGTERM, timeout: float = 10.0
+) -> int:
+    """Send ``sig`` to a child process, kill it if it has not exited after ``timeout`` seconds,
+    and return its exit code."""
+    process.send_signal(sig)
+    try:
+        return process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        return process.wait()
 
 
 def broker_command(host: str, port: int) -> list[str]:
@@ -76,12 +90,7 @@ class EmbeddedBroker:
     def stop(self) -> None:
         """Stop the broker (its memory storage goes with it)."""
         if self._process is not None:
-            self._process.terminate()
-            try:
-                self._process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
+            stop_process(self._process)
             self._process = None
         if self._log is not None:
             self._log.close()

@@ -14,7 +14,6 @@ import sys
 import time
 import urllib.parse
 import urllib.request
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,9 +23,9 @@ from typing import Any
 import pytest
 
 from pipeline.settings import Settings
-from pipeline.transport.broker import EmbeddedBroker, free_port, wait_for_port
+from pipeline.transport.broker import EmbeddedBroker, free_port, stop_process, wait_for_port
 from pipeline.transport.client import push
-from tests.conftest import FIXTURES, WorkerProcess
+from tests.conftest import FIXTURES, WorkerProcess, embedded_settings
 from tests.deploy.helpers import (
     ALERTS,
     label_values_as_promql,
@@ -185,21 +184,7 @@ def stack(broker: EmbeddedBroker, tmp_path_factory: pytest.TempPathFactory) -> I
     on the idle worker, then pushes articles and bad input and records them again."""
     binary = require_binary("prometheus", "prometheus")
     directory = tmp_path_factory.mktemp("prometheus")
-    run = uuid.uuid4().hex[:8]
-    settings = Settings(
-        broker=broker.url,
-        app_id=f"mediamon-prom-{run}",
-        topic_raw=f"prom-{run}.raw",
-        topic_enriched=f"prom-{run}.enriched",
-        topic_deadletter=f"prom-{run}.deadletter",
-        partitions=2,
-        session_timeout_s=6,
-        rebalance_timeout_s=3,
-        heartbeat_interval_s=0.5,
-        metrics_port=free_port(),
-        data_dir=directory / "data",
-        batch_timeout_s=0.1,
-    )
+    settings = embedded_settings(broker, directory / "data")
     queries = dashboard_queries()
     worker = WorkerProcess(settings, directory / "worker.log")
     worker.start()
@@ -231,12 +216,7 @@ def stack(broker: EmbeddedBroker, tmp_path_factory: pytest.TempPathFactory) -> I
         yield Stack(settings, prometheus, idle, busy)
     finally:
         if process is not None:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop_process(process)
         worker.stop()
         log = directory / "prometheus.log"
         prometheus_log = log.read_text(errors="replace") if log.exists() else ""

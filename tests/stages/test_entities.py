@@ -12,13 +12,8 @@ import pytest
 from pipeline.enrich import Enricher
 from pipeline.models import EnrichedEvent, EntityType, RawRecord
 from pipeline.settings import Settings
-from pipeline.stages.entities import (
-    MODEL_DIR,
-    RawMention,
-    group_entities,
-    load_recogniser,
-    recognise,
-)
+from pipeline.stages.entities import MODEL_DIR, load_recogniser, recognise
+from pipeline.stages.linking import RawMention, link_entities
 
 REFERENCE = Path("/work/shared/samples/moscowtimes-2015-10-15-putin-us-delegation.txt")
 PER, ORG, LOC, MISC = EntityType.PER, EntityType.ORG, EntityType.LOC, EntityType.MISC
@@ -87,13 +82,13 @@ def test_recognise_returns_one_list_per_body_in_order(nlp: Any) -> None:
     assert results[1] == []
 
 
-def test_group_entities_links_and_takes_the_title() -> None:
+def test_link_entities_links_and_takes_the_title() -> None:
     body = "Officials in Paris met. " + "z" * 500 + " The Louvre Group said it agreed."
     mentions = [
         RawMention(13, 18, "Paris", LOC),
         RawMention(body.index("Louvre"), body.index(" said"), "Louvre Group", ORG),
     ]
-    entities = group_entities(mentions, body, "Louvre Group agrees")
+    entities = link_entities(mentions, body, "Louvre Group agrees")
     assert [e.id for e in entities] == ["local:org:louvre-group", "Q90"]
 
 
@@ -168,14 +163,14 @@ def test_the_enricher_fills_places_and_title_salience(enricher: Enricher) -> Non
 def test_a_linking_failure_dead_letters_only_its_article(
     enricher: Enricher, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = group_entities
+    real = link_entities
 
     def fragile(mentions: Any, body: str, title: str | None = None, **kw: Any) -> Any:
         if "POISON" in body:
             raise ValueError("linker blew up")
         return real(mentions, body, title, **kw)
 
-    monkeypatch.setattr("pipeline.enrich.group_entities", fragile)
+    monkeypatch.setattr("pipeline.enrich.link_entities", fragile)
     good = {"title": "Budget", "body": "The council in Leeds approved the budget on Monday."}
     bad = {"title": "Bad", "body": "This English sentence carries POISON for the linker."}
     outcomes = enricher.process([RawRecord(value=orjson.dumps(r)) for r in (good, bad)])
