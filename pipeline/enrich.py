@@ -19,6 +19,7 @@ from pipeline.models import (
     EnrichedEvent,
     Entity,
     Outcome,
+    Quote,
     RawRecord,
     Reason,
     Rejected,
@@ -31,6 +32,7 @@ from pipeline.stages.language import detect_language
 from pipeline.stages.linking import RawMention, link_entities
 from pipeline.stages.normalise import normalise
 from pipeline.stages.places import story_places
+from pipeline.stages.quotes import find_quotes
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +63,7 @@ class Analysis:
     outcomes: list[Outcome | None]
     pending: list[_Pending] = field(default_factory=list)
     entities: dict[int, list[Entity]] = field(default_factory=dict)
+    quotes: dict[int, list[Quote]] = field(default_factory=dict)
 
 
 class Enricher:
@@ -126,7 +129,21 @@ class Enricher:
             analysis.entities = self._entities(
                 [item for item in analysis.pending if item.skip_reason is None]
             )
+        with self._stage("quotes"):
+            self._quotes(analysis)
         return analysis
+
+    def _quotes(self, analysis: Analysis) -> None:
+        """Quotations with their speakers; an article this stage fails on keeps its entities
+        and gets no quotes (logged)."""
+        for item in analysis.pending:
+            entities = analysis.entities.get(item.index)
+            if item.skip_reason is not None or entities is None:
+                continue
+            try:
+                analysis.quotes[item.index] = find_quotes(item.article.body, entities)
+            except Exception:
+                log.exception("quotation stage failed on %s", _where(item.record))
 
     def complete(self, analysis: Analysis) -> list[Outcome]:
         """The stateful part of :meth:`process`: duplicate detection against the store, then
@@ -149,7 +166,11 @@ class Enricher:
                     item.record, Reason.INTERNAL_ERROR, "the entity stage failed on this article"
                 )
             else:
-                outcomes[item.index] = self._event(item, analysis.entities.get(item.index, []))
+                outcomes[item.index] = self._event(
+                    item,
+                    analysis.entities.get(item.index, []),
+                    analysis.quotes.get(item.index, []),
+                )
         return [outcome for outcome in outcomes if outcome is not None]
 
     def _identify(self, index: int, record: RawRecord) -> _Pending:
@@ -210,7 +231,12 @@ class Enricher:
             return None
         return mentions
 
-    def _event(self, item: _Pending, entities: list[Entity]) -> EnrichedEvent:
+    def _event(
+        self,
+        item: _Pending,
+        entities: list[Entity],
+        quotes: list[Quote],
+    ) -> EnrichedEvent:
         article = item.article
         now = self._clock()
         return EnrichedEvent(
@@ -230,7 +256,7 @@ class Enricher:
             content_hash=item.content_hash,
             duplicate_of=item.duplicate.of if item.duplicate else None,
             entities=entities,
-            quotes=[],
+            quotes=quotes,
             stances=[],
             topics=[],
             places=story_places(entities, article.body, article.title)

@@ -20,7 +20,7 @@ from pipeline import __version__
 from pipeline.models import Reason
 from pipeline.stages.dedup import DuplicateKind
 
-STAGES = ("normalise", "dedup", "entities")
+STAGES = ("normalise", "dedup", "entities", "quotes")
 
 _STAGE_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 _BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
