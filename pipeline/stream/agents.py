@@ -1,6 +1,20 @@
 """The enrich agent: takes batches from the ingest topic, runs the enricher, publishes each
 outcome to the enriched or dead-letter topic, and lets Faust commit the batch's offsets only
-after the broker has acknowledged every output (at-least-once)."""
+after the broker has acknowledged every output (at-least-once).
+
+Faust's ``take_events`` acks a batch's events when the agent asks for the next batch, and
+also in a ``finally:`` when its generator is closed, which happens when the agent is
+cancelled or raises in the middle of a batch. An ack there would let Faust commit offsets
+whose outputs were never sent. So the agent holds a reference on each message of the batch
+in hand (``Message.incref``) and releases it (the ack that makes the offset committable)
+only once every output is acknowledged: the generator's ack alone never reaches zero.
+
+The agent must also never crash and go on: Faust's supervisor would restart it on later
+messages, and Faust commits past a gap at the head of the acked offsets (its check skips a
+committed offset of 0 or None and one-offset gaps). So a batch that fails is retried until
+it goes through; only when the worker is stopping does a batch give up after a grace period,
+and then the agent takes no further batch, leaving it and everything after uncommitted.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +23,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,6 +38,36 @@ from pipeline.stream.app import Topics
 log = logging.getLogger(__name__)
 
 _MAX_BACKOFF_S = 30.0
+SHUTDOWN_GRACE_S = 10.0
+"""While the worker stops, how long a batch may wait for the broker before it is given up
+(left uncommitted, so it is processed again after the restart)."""
+_WAIT_SLICE_S = 1.0
+_WAIT_LOG_S = 10.0
+
+
+class BatchAbandoned(Exception):
+    """The worker is stopping and a batch could not be completed within the grace period."""
+
+
+class _Stopping:
+    """Whether the app is stopping, and whether its grace period for a batch is over."""
+
+    def __init__(self, app: faust.App, grace_s: float) -> None:
+        self._app = app
+        self._grace_s = grace_s
+        self._since: float | None = None
+
+    @property
+    def active(self) -> bool:
+        return bool(self._app.should_stop)
+
+    def expired(self) -> bool:
+        if not self.active:
+            return False
+        now = time.monotonic()
+        if self._since is None:
+            self._since = now
+        return now - self._since >= self._grace_s
 
 
 def to_record(event: Any) -> RawRecord:
@@ -36,8 +80,19 @@ def to_record(event: Any) -> RawRecord:
         topic=message.topic,
         partition=message.partition,
         offset=message.offset,
-        timestamp=datetime.fromtimestamp(message.timestamp, UTC) if message.timestamp else None,
+        timestamp=_timestamp(message.timestamp),
     )
+
+
+def _timestamp(seconds: object) -> datetime | None:
+    """A message timestamp as a UTC time; None when missing or unrepresentable (producers set
+    it, so it may be anything, such as year 10000: that must not fail the batch)."""
+    if not isinstance(seconds, int | float) or not seconds or seconds < 0:
+        return None
+    try:
+        return datetime.fromtimestamp(seconds, UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
 
 
 def register_agents(
@@ -49,6 +104,7 @@ def register_agents(
 ) -> None:
     """Attach the enrich agent and the housekeeping timer to ``app``."""
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="enrich")
+    stopping = _Stopping(app, SHUTDOWN_GRACE_S)
 
     @app.agent(topics.raw, name="enrich")
     async def enrich(stream: Any) -> AsyncIterator[None]:
@@ -56,14 +112,31 @@ def register_agents(
         async for events in stream.take_events(
             settings.batch_size, within=settings.batch_timeout_s
         ):
-            started = time.perf_counter()
+            _hold(events)
             records = [to_record(event) for event in events]
             metrics.consumed.labels(topic=settings.topic_raw).inc(len(records))
             metrics.batch_size.observe(len(records))
-            outcomes = await _enrich(loop, executor, enricher, records)
-            await _publish(topics, outcomes, metrics)
-            metrics.batch_seconds.observe(time.perf_counter() - started)
+            try:
+                await _process(loop, executor, enricher, topics, metrics, records, stopping)
+            except BatchAbandoned as exc:
+                _leave_uncommitted(events)
+                log.warning(
+                    "stopping: gave up the batch of %d at %s (%s); it stays uncommitted and"
+                    " is processed again after the restart",
+                    len(records),
+                    _span(records),
+                    exc,
+                )
+                return  # take nothing more: no later offset may be committed past this batch
+            _release(events)
             yield None
+
+    async def commit_on_shutdown(sender: Any, /, *args: Any, **kwargs: Any) -> None:
+        await commit_acked(app.consumer)
+
+    # sent once the streams are empty (every batch in hand released or given up), before the
+    # consumer and producer stop
+    app.on_before_shutdown.connect(commit_on_shutdown)
 
     @app.timer(interval=settings.lag_interval_s)  # type: ignore[untyped-decorator]  # faust
     async def housekeeping() -> None:
@@ -77,6 +150,89 @@ def register_agents(
             if tp.topic == settings.topic_raw:
                 lag = max(consumer.highwater(tp) - committed.get(tp, 0), 0)
                 metrics.lag.labels(topic=tp.topic, partition=str(tp.partition)).set(lag)
+
+
+async def commit_acked(consumer: Any, attempts: int = 5, timeout_s: float = 10.0) -> None:
+    """Commit every offset acknowledged so far. Faust's ``commit()`` returns without committing
+    when another commit is in progress, and its periodic commit often is when the worker stops
+    (a commit first flushes the producer, table changelog included, which takes seconds under
+    load): its own last commits at shutdown can then miss the last batches, and a graceful
+    restart would process them again."""
+    for _ in range(attempts):
+        try:
+            await asyncio.wait_for(consumer.maybe_wait_for_commit_to_finish(), timeout_s)
+            acked = getattr(consumer, "_acked", None)  # Faust's offsets acked, not committed
+            if acked is not None and not any(acked.values()):
+                return
+            if await asyncio.wait_for(consumer.commit(), timeout_s):
+                log.info("committed the last acknowledged offsets before stopping")
+        except Exception as exc:  # the broker may be away: the offsets stay uncommitted
+            log.warning("could not commit the last acknowledged offsets: %r", exc)
+            return
+
+
+def _hold(events: Sequence[Any]) -> None:
+    """Keep the batch's offsets uncommittable whatever ``take_events`` does with its events."""
+    for event in events:
+        event.message.incref()
+
+
+def _release(events: Sequence[Any]) -> None:
+    """Every output of the batch is acknowledged: its offsets may be committed."""
+    for event in events:
+        event.ack()
+
+
+def _leave_uncommitted(events: Sequence[Any]) -> None:
+    """Give the batch up: mark its messages done, so that Faust's shutdown stops waiting for
+    them, without acknowledging them to the consumer (their offsets are never committed)."""
+    for event in events:
+        event.message.acked = True
+
+
+def _span(records: Sequence[RawRecord]) -> str:
+    """Where a batch came from, for log lines: ``topic[partition]@first-last`` per partition."""
+    offsets: dict[tuple[str | None, int | None], list[int]] = {}
+    for record in records:
+        if record.offset is not None:
+            offsets.setdefault((record.topic, record.partition), []).append(record.offset)
+    return ", ".join(f"{t}[{p}]@{min(o)}-{max(o)}" for (t, p), o in offsets.items()) or "?"
+
+
+async def _process(
+    loop: asyncio.AbstractEventLoop,
+    executor: ThreadPoolExecutor,
+    enricher: Enricher,
+    topics: Topics,
+    metrics: Metrics,
+    records: Sequence[RawRecord],
+    stopping: _Stopping,
+) -> None:
+    """Enrich and publish one batch until every output is acknowledged. Anything unexpected
+    is logged and the batch is tried again (an exception escaping the agent would let Faust
+    skip the batch); raises only ``BatchAbandoned`` (stopping) and ``CancelledError``."""
+    backoff = 0.5
+    while True:
+        started = time.perf_counter()
+        try:
+            outcomes = await _enrich(loop, executor, enricher, records)
+            await _publish(topics, records, outcomes, metrics, stopping)
+        except (BatchAbandoned, asyncio.CancelledError):
+            raise
+        except Exception:
+            log.exception(
+                "the batch of %d at %s failed; trying it again in %.1fs",
+                len(records),
+                _span(records),
+                backoff,
+            )
+            if stopping.expired():
+                raise BatchAbandoned("the batch kept failing") from None
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, _MAX_BACKOFF_S)
+            continue
+        metrics.batch_seconds.observe(time.perf_counter() - started)
+        return
 
 
 async def _enrich(
@@ -98,39 +254,108 @@ async def _enrich(
 
 @dataclass(frozen=True, slots=True)
 class _Output:
-    """One outcome addressed to its topic."""
+    """One outcome addressed to its topic, with the record it came from when known."""
 
     topic: Any
     key: bytes | None
     value: bytes
     outcome: Outcome
+    record: RawRecord | None
 
 
-def _address(topics: Topics, outcome: Outcome) -> _Output:
+def _address(topics: Topics, outcome: Outcome, record: RawRecord | None) -> _Output:
+    """The output for ``outcome``; one that cannot be encoded is dead-lettered instead."""
+    try:
+        value = encode(outcome)
+    except Exception as exc:
+        if record is None:
+            raise
+        log.exception("could not encode the outcome of %s; dead-lettering it", _span([record]))
+        return _dead_letter(topics, record, f"the outcome could not be encoded: {exc!r}")
     if isinstance(outcome, DeadLetter):
-        key = outcome.original_key.encode() if outcome.original_key is not None else None
-        return _Output(topics.deadletter, key, encode(outcome), outcome)
+        return _Output(topics.deadletter, _letter_key(outcome), value, outcome, record)
     to_duplicates = outcome.duplicate_of is not None and topics.duplicates is not None
     topic = topics.duplicates if to_duplicates else topics.enriched
-    return _Output(topic, outcome.id.encode(), encode(outcome), outcome)
+    return _Output(topic, outcome.id.encode(), value, outcome, record)
 
 
-async def _publish(topics: Topics, outcomes: Sequence[Outcome], metrics: Metrics) -> None:
+def _letter_key(letter: DeadLetter) -> bytes | None:
+    return letter.original_key.encode() if letter.original_key is not None else None
+
+
+def _dead_letter(topics: Topics, record: RawRecord, message: str) -> _Output:
+    """An internal-error dead letter for ``record`` (its bytes can always be encoded)."""
+    letter = DeadLetter.of(record, Reason.INTERNAL_ERROR, message, datetime.now(UTC))
+    return _Output(topics.deadletter, _letter_key(letter), encode(letter), letter, record)
+
+
+def _smaller(topics: Topics, output: _Output, error: BaseException) -> _Output | None:
+    """What to publish instead of an output refused for its size: a dead letter of its input,
+    or, for a dead letter (whose original is too large itself), one without the original that
+    says where it is; None when nothing smaller can be made."""
+    record = output.record
+    if record is None:
+        return None
+    if not isinstance(output.outcome, DeadLetter):
+        return _dead_letter(topics, record, f"the enriched event was refused: {error!r}")
+    if not output.outcome.original:
+        return None
+    message = (
+        f"{output.outcome.reason.value}: {output.outcome.message}; this {len(output.value)}-byte"
+        f" dead letter was refused ({error!r}), so the original ({len(record.value)} bytes)"
+        f" is left out: it is at {_span([record])}"
+    )
+    return _dead_letter(topics, replace(record, value=b""), message)
+
+
+def _too_large(error: BaseException) -> bool:
+    """Whether the broker or producer refused an output for its size (retrying won't help)."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if type(seen).__name__ in ("MessageSizeTooLargeError", "RecordListTooLargeError"):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+async def _publish(
+    topics: Topics,
+    records: Sequence[RawRecord],
+    outcomes: Sequence[Outcome],
+    metrics: Metrics,
+    stopping: _Stopping,
+) -> None:
     """Send every outcome and wait until the broker acknowledged each; retry what failed with
-    backoff for as long as it takes (the batch's offsets stay uncommitted meanwhile)."""
-    pending = [_address(topics, outcome) for outcome in outcomes]
+    backoff for as long as it takes (the batch's offsets stay uncommitted meanwhile). An output
+    refused for its size is replaced by a dead-letter record of its input. While the worker
+    stops, gives up after the grace period (``BatchAbandoned``)."""
+    by_position = len(records) == len(outcomes)
+    pending = [
+        _address(topics, outcome, records[i] if by_position else None)
+        for i, outcome in enumerate(outcomes)
+    ]
     backoff = 0.5
     while pending:
-        results = await asyncio.gather(
-            *(_send(o.topic, o.key, o.value) for o in pending), return_exceptions=True
-        )
-        failed = [o for o, r in zip(pending, results, strict=True) if isinstance(r, BaseException)]
+        results = await _sent(pending, stopping)
         acknowledged = datetime.now(UTC)
+        failed: list[_Output] = []
         for output, result in zip(pending, results, strict=True):
             if not isinstance(result, BaseException):
                 _count(output, metrics, acknowledged)
+            elif _too_large(result) and (smaller := _smaller(topics, output, result)):
+                log.error(
+                    "the broker refused the %d-byte output of %s (%r); publishing a %d-byte"
+                    " dead letter instead",
+                    len(output.value),
+                    _span([output.record] if output.record else []),
+                    result,
+                    len(smaller.value),
+                )
+                failed.append(smaller)
+            else:
+                failed.append(output)
         if failed:
-            error = next(r for r in results if isinstance(r, BaseException))
+            error = next((r for r in results if isinstance(r, BaseException)), None)
             log.warning(
                 "the broker did not acknowledge %d of %d outputs (%r); retrying in %.1fs",
                 len(failed),
@@ -138,9 +363,35 @@ async def _publish(topics: Topics, outcomes: Sequence[Outcome], metrics: Metrics
                 error,
                 backoff,
             )
+            if stopping.expired():
+                raise BatchAbandoned(f"{len(failed)} outputs unacknowledged")
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, _MAX_BACKOFF_S)
         pending = failed
+
+
+async def _sent(pending: Sequence[_Output], stopping: _Stopping) -> list[Any]:
+    """Send ``pending`` and wait for the broker's answer to each (a result or an exception),
+    logging while the broker keeps silent; gives up if the worker stops meanwhile."""
+    gathered = asyncio.gather(
+        *(_send(o.topic, o.key, o.value) for o in pending), return_exceptions=True
+    )
+    waited = 0.0
+    next_log = _WAIT_LOG_S
+    while True:
+        done, _ = await asyncio.wait({gathered}, timeout=_WAIT_SLICE_S)
+        if done:
+            return list(gathered.result())
+        waited += _WAIT_SLICE_S
+        if waited >= next_log:
+            log.warning(
+                "still waiting for the broker to acknowledge %d outputs after %.0fs",
+                len(pending),
+                waited,
+            )
+            next_log += _WAIT_LOG_S
+        if stopping.expired():  # stop waiting; the sends are not cancelled (Faust logs those)
+            raise BatchAbandoned(f"{len(pending)} outputs unacknowledged after {waited:.0f}s")
 
 
 def _count(output: _Output, metrics: Metrics, acknowledged: datetime) -> None:

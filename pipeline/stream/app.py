@@ -25,9 +25,17 @@ class Topics:
         return [t for t in (self.enriched, self.deadletter, self.duplicates) if t is not None]
 
 
+def stream_buffer_size(settings: Settings) -> int:
+    """How many ingest messages may wait for the agent (Faust pauses fetching from a partition
+    at 80 % of it). Faust's default, 4096, could hold 16 GiB of 4 MiB messages; a few batches
+    keep the agent busy and bound memory to a few batches' bytes plus the fetcher's prefetch."""
+    return max(4 * settings.batch_size, 16)
+
+
 def create_app(settings: Settings) -> faust.App:
     """A Faust app for ``settings``: no web server (metrics have their own port), in-memory
-    table store rebuilt from changelogs, short group timeouts from the settings."""
+    table store rebuilt from changelogs, short group timeouts from the settings, a small
+    stream buffer (backpressure: a slow agent or broker pauses fetching)."""
     return faust.App(
         settings.app_id,
         broker=settings.broker,
@@ -44,6 +52,7 @@ def create_app(settings: Settings) -> faust.App:
         broker_commit_interval=settings.commit_interval_s,
         consumer_auto_offset_reset="earliest",
         consumer_max_fetch_size=settings.max_message_bytes * 4,
+        stream_buffer_maxsize=stream_buffer_size(settings),
         producer_acks=-1,
         producer_max_request_size=settings.max_message_bytes * 2,
         producer_max_batch_size=settings.producer_batch_bytes,

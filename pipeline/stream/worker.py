@@ -1,21 +1,117 @@
-"""The worker entry point: create the topics, serve metrics, build the app and run it."""
+"""The worker entry point: wait for the broker and create the topics, serve metrics, build the
+app and run it."""
 
 from __future__ import annotations
 
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+
 import faust
+from kafka import KafkaAdminClient
+from kafka.errors import KafkaError
 
 from pipeline.enrich import Enricher
 from pipeline.metrics import Metrics
 from pipeline.settings import Settings
 from pipeline.stream.agents import register_agents
 from pipeline.stream.app import create_app, create_dedup_table, create_topics
-from pipeline.transport.client import ensure_topics
+from pipeline.transport.client import BrokerUnavailable, connection_options, ensure_topics
+
+log = logging.getLogger(__name__)
+
+_MAX_BACKOFF_S = 30.0
+SHUTDOWN_TIMEOUT_S = 20.0
+"""How long a stopping worker may take before it exits anyway (exit code 1). A stop normally
+takes seconds; it hangs when the broker is unreachable, as Faust flushes and commits before it
+lets go. Exiting then is safe: only offsets whose outputs the broker acknowledged are ever
+committed, so what was in hand is processed again after the restart."""
+
+
+class Worker(faust.Worker):
+    """A Faust worker whose shutdown is bounded by ``SHUTDOWN_TIMEOUT_S``."""
+
+    async def on_stop(self) -> None:
+        _exit_after(SHUTDOWN_TIMEOUT_S)
+        await super().on_stop()
+
+
+def _exit_after(seconds: float) -> None:
+    def expire() -> None:
+        log.error(
+            "the worker did not stop within %.0fs (is the broker reachable?); exiting now,"
+            " leaving uncommitted what was in hand",
+            seconds,
+        )
+        logging.shutdown()
+        os._exit(1)
+
+    timer = threading.Timer(seconds, expire)
+    timer.daemon = True
+    timer.start()
+
+
+def wait_for_broker(
+    settings: Settings,
+    *,
+    attempts: int | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> None:
+    """Reach the broker (and create the topics when ``create_topics`` is set), retrying with
+    backoff and a log line per attempt until it answers; ``attempts`` bounds the tries (then the
+    last error is raised), None tries forever. Authentication and authorisation failures are
+    raised at once: retrying does not mend a configuration."""
+    backoff = 1.0
+    attempt = 0
+    kafka_log = logging.getLogger("kafka")
+    kafka_level = kafka_log.level
+    while True:
+        attempt += 1
+        # one line of ours per attempt rather than kafka-python's half a dozen
+        kafka_log.setLevel(logging.CRITICAL if attempt > 1 else kafka_level)
+        try:
+            if settings.create_topics:
+                created = ensure_topics(settings)
+                if created:
+                    log.info("created topics %s", ", ".join(created))
+            else:
+                _probe(settings)
+        except (BrokerUnavailable, KafkaError, OSError) as exc:
+            if _refused(exc) or (attempts is not None and attempt >= attempts):
+                raise
+            log.warning(
+                "broker not available (%s); attempt %d, retrying in %.0fs", exc, attempt, backoff
+            )
+            sleep(backoff)
+            backoff = min(backoff * 2, _MAX_BACKOFF_S)
+            continue
+        finally:
+            kafka_log.setLevel(kafka_level)
+        if attempt > 1:
+            log.info("the broker answered after %d attempts", attempt)
+        return
+
+
+def _refused(error: BaseException) -> bool:
+    """Whether the broker refused us (credentials, permissions) rather than being away."""
+    name = type(error).__name__
+    return "Authentication" in name or "Authorization" in name
+
+
+def _probe(settings: Settings) -> None:
+    """Ask the broker for its topics, as a sign of life."""
+    admin = KafkaAdminClient(**connection_options(settings))
+    try:
+        admin.list_topics()
+    finally:
+        admin.close()
 
 
 def build_worker(settings: Settings) -> faust.Worker:
     """A Faust worker running the enrich agent for ``settings``."""
-    if settings.create_topics:
-        ensure_topics(settings)
+    wait_for_broker(settings)
     metrics = Metrics(model=settings.ner_model)
     metrics.init_topics([settings.topic_raw], settings.output_topics)
     if settings.metrics_port:
@@ -25,9 +121,15 @@ def build_worker(settings: Settings) -> faust.Worker:
     enricher = Enricher(settings, dedup_store=create_dedup_table(app, settings), metrics=metrics)
     enricher.warm_up()
     register_agents(app, topics, enricher, metrics, settings)
-    return faust.Worker(app, loglevel=settings.log_level, quiet=True)
+    return Worker(app, loglevel=settings.log_level, quiet=True)
 
 
 def run_worker(settings: Settings) -> None:
-    """Run the worker until SIGTERM or SIGINT."""
+    """Run the worker until SIGTERM or SIGINT. Until Faust sets up logging, log lines (such as
+    the broker retries) go to stderr."""
+    if not logging.root.handlers:
+        logging.basicConfig(
+            level=settings.log_level.upper(),
+            format="[%(asctime)s] [%(process)d] [%(levelname)s] %(message)s",
+        )
     build_worker(settings).execute_from_commandline()

@@ -1,0 +1,308 @@
+"""Soak test: a steady load of articles through a real worker, with throughput, lag and the
+worker's memory printed every few seconds, so that leaks and slowdowns show.
+
+    python bench/soak.py --rate 20 --duration 300 --interval 10
+    python bench/soak.py --broker kafka://127.0.0.1:9092 --rate 50 --duration 600
+
+Without ``--broker`` it starts the embedded broker on a free port. It always starts its own
+worker (``mediamon worker``) on topics and a consumer group of its own, produces ``--rate``
+articles a second for ``--duration`` seconds (at most ``--max-articles``), waits up to
+``--drain`` seconds for the worker to catch up, prints a summary and stops everything. A
+share of bad inputs (``--bad-share``) exercises the dead-letter path too.
+
+Columns: seconds since the load started; articles pushed; outputs published (enriched and
+dead-letter records); outputs a second over the last interval; lag (pushed, less the
+group's committed offsets); the worker's resident memory (VmRSS) in MiB; the articles its
+duplicate detector remembers (memory that grows by design, up to MEDIAMON_DEDUP_MAX_ENTRIES).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+
+from pipeline.settings import Settings
+from pipeline.transport.broker import EmbeddedBroker, free_port, stop_process
+from pipeline.transport.client import connection_options, ensure_topics
+
+MAX_DURATION_S = 24 * 3600.0
+
+_PLACES = ("Leeds", "Lisbon", "Nairobi", "Osaka", "Toronto", "Warsaw", "Lagos", "Dublin")
+_PEOPLE = ("Maria Lopez", "David Chen", "Amira Haddad", "John Okafor", "Elena Petrova")
+_ORGS = ("the World Bank", "Siemens", "the Red Cross", "Network Rail", "the United Nations")
+_SENTENCES = (
+    "{person} said the decision had been discussed for months.",
+    "Officials in {place} confirmed the figures on Monday.",
+    "{org} said it would publish a full report next week.",
+    "Critics argued that the plan came too late for many families.",
+    "{person}, a spokesperson for {org}, declined to comment further.",
+    "Local businesses in {place} reported a rise in bookings.",
+    "Analysts expect the cost to rise by {pct} percent over two years.",
+)
+_WORDS = (
+    "harbour", "budget", "council", "river", "school", "bridge", "tender", "court", "vote",
+    "strike", "market", "energy", "grid", "wind", "solar", "housing", "rent", "transport",
+    "airport", "rail", "bus", "hospital", "doctor", "nurse", "teacher", "farm", "harvest",
+    "drought", "flood", "storm", "coast", "port", "ship", "cargo", "steel", "mine", "copper",
+    "oil", "gas", "price", "wage", "pension", "tax", "reform", "election", "mayor", "minister",
+    "senate", "union", "factory", "plant", "jobs", "export", "import", "tariff", "bank",
+    "loan", "rate", "inflation", "museum", "festival", "stadium", "league", "coach", "season",
+    "police", "fire", "water", "sewer", "road", "tunnel", "park", "forest", "wildlife",
+    "fishing", "tourism", "hotel",
+)  # fmt: skip
+_BAD = (b"", b"\xff\xfe not utf-8", b'{"title": "broken', b"\x89PNG\r\n\x1a\n\x00\x00")
+
+
+def article(rng: random.Random, number: int, run: str) -> bytes:
+    """A small, unique English article as JSON."""
+    fills = {
+        "person": rng.choice(_PEOPLE),
+        "org": rng.choice(_ORGS),
+        "place": rng.choice(_PLACES),
+        "pct": rng.randint(2, 40),
+    }
+    sentences = [s.format(**fills) for s in rng.sample(_SENTENCES, rng.randint(2, 4))]
+    for _ in range(2):  # words at random, so that articles are not near duplicates
+        words = rng.sample(_WORDS, rng.randint(8, 14))
+        sentences.append(f"The {' '.join(words)} were discussed at length.")
+    rng.shuffle(sentences)
+    body = " ".join(sentences)
+    return json.dumps(
+        {
+            "title": f"Council in {fills['place']} reviews plan, report {number}",
+            "body": f"{body} Reference {run}-{number}.",
+            "url": f"https://soak.example.org/{run}/{number}",
+            "published_at": "2026-05-04T08:00:00Z",
+        }
+    ).encode()
+
+
+def worker_env(settings: Settings) -> dict[str, str]:
+    """The environment that makes ``mediamon worker`` read ``settings``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIAMON_")}
+    for name, value in settings.model_dump(mode="json").items():
+        if value is not None:
+            env[f"MEDIAMON_{name.upper()}"] = value if isinstance(value, str) else json.dumps(value)
+    return env
+
+
+def table_entries(port: int) -> int | None:
+    """Articles the worker's duplicate detector remembers (its ``/metrics``), None if silent."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as response:
+            text = response.read().decode()
+    except OSError:
+        return None
+    match = re.search(r'^mediamon_table_entries\{table="dedup"\} ([0-9.e+]+)$', text, re.M)
+    return int(float(match.group(1))) if match else None
+
+
+def rss_mib(pid: int) -> float | None:
+    """VmRSS of ``pid`` in MiB, None once it is gone."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    match = re.search(r"^VmRSS:\s+(\d+) kB", status, re.M)
+    return int(match.group(1)) / 1024 if match else None
+
+
+class Watch:
+    """Outputs published (end offsets of the output topics) and the group's committed offsets."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.consumer = KafkaConsumer(**connection_options(settings), enable_auto_commit=False)
+        self.admin = KafkaAdminClient(**connection_options(settings))
+        self.outputs = [
+            TopicPartition(topic, p)
+            for topic in settings.output_topics
+            for p in range(settings.partitions)
+        ]
+        self.raw = [TopicPartition(settings.topic_raw, p) for p in range(settings.partitions)]
+
+    def published(self) -> int:
+        return sum(self.consumer.end_offsets(self.outputs).values())
+
+    def committed(self) -> int:
+        group = self.settings.app_id
+        offsets = self.admin.list_group_offsets({group: self.raw}).get(group, {})
+        return sum(meta.offset for meta in offsets.values() if meta.offset > 0)
+
+    def close(self) -> None:
+        self.consumer.close()
+        self.admin.close()
+
+
+def produce(
+    settings: Settings,
+    rate: float,
+    duration: float,
+    limit: int,
+    bad_share: float,
+    pushed: list[int],
+    stop: threading.Event,
+) -> None:
+    """Send ``rate`` articles a second until ``duration`` or ``limit``; count acknowledged ones."""
+    producer = KafkaProducer(**connection_options(settings), acks="all", linger_ms=20)
+    rng = random.Random(1)
+    run = uuid.uuid4().hex[:6]
+    started = time.monotonic()
+
+    def acked(_: object) -> None:
+        pushed[0] += 1
+
+    try:
+        for number in range(limit):
+            due = started + number / rate
+            if due - started > duration or stop.is_set():
+                break
+            if (wait := due - time.monotonic()) > 0:
+                time.sleep(wait)
+            value = rng.choice(_BAD) if rng.random() < bad_share else article(rng, number, run)
+            producer.send(settings.topic_raw, value).add_callback(acked)
+        producer.flush()
+    finally:
+        producer.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--broker", help="a broker URL (default: start the embedded broker)")
+    parser.add_argument("--rate", type=float, default=20.0, help="articles a second")
+    parser.add_argument("--duration", type=float, default=120.0, help="seconds of load")
+    parser.add_argument("--interval", type=float, default=10.0, help="seconds between lines")
+    parser.add_argument("--max-articles", type=int, help="at most this many (default: all)")
+    parser.add_argument("--drain", type=float, default=120.0, help="seconds to catch up")
+    parser.add_argument("--bad-share", type=float, default=0.02, help="share of bad inputs")
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--partitions", type=int, default=2)
+    args = parser.parse_args(argv)
+    if not 0 < args.rate <= 10_000 or not 0 < args.duration <= MAX_DURATION_S:
+        parser.error(f"--rate must be in (0, 10000] and --duration in (0, {MAX_DURATION_S:.0f}]")
+    limit = args.max_articles or int(args.rate * args.duration) + 1
+
+    workdir = Path(tempfile.mkdtemp(prefix="mediamon-soak-"))
+    broker = None if args.broker else EmbeddedBroker(log_path=workdir / "broker.log")
+    if broker is not None:
+        broker.start()
+    run = uuid.uuid4().hex[:8]
+    settings = Settings(
+        broker=args.broker or (broker.url if broker else ""),
+        app_id=f"mediamon-soak-{run}",
+        topic_raw=f"soak-{run}.raw",
+        topic_enriched=f"soak-{run}.enriched",
+        topic_deadletter=f"soak-{run}.deadletter",
+        partitions=args.partitions,
+        batch_size=args.batch_size,
+        metrics_port=free_port(),
+        data_dir=workdir / "data",
+        # the embedded broker's high watermarks are only right for one-record batches
+        producer_batch_bytes=1 if broker else 16384,
+    )
+    ensure_topics(settings)
+    log_path = workdir / "worker.log"
+    with log_path.open("ab") as log:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "pipeline", "worker"],
+            env=worker_env(settings),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    print(
+        f"soak: worker pid {worker.pid}, log {log_path}, metrics :{settings.metrics_port}",
+        flush=True,
+    )
+    watch = Watch(settings)
+    pushed = [0]
+    stop = threading.Event()
+    samples: list[tuple[float, int, float]] = []  # (seconds, published, rss)
+    code = 0
+    warm_up = 0
+    try:
+        while watch.published() == 0 and worker.poll() is None:  # warm up: one article through
+            producer = KafkaProducer(**connection_options(settings))
+            producer.send(settings.topic_raw, article(random.Random(0), -1, run)).get(30)
+            producer.close()
+            warm_up += 1
+            time.sleep(5)
+        base_published = watch.published()
+        producer_thread = threading.Thread(
+            target=produce,
+            args=(settings, args.rate, args.duration, limit, args.bad_share, pushed, stop),
+            daemon=True,
+        )
+        print(
+            f"{'s':>6} {'pushed':>8} {'outputs':>8} {'out/s':>7} {'lag':>7} {'RSS MiB':>8}"
+            f" {'dedup':>8}",
+            flush=True,
+        )
+        started = time.monotonic()
+        producer_thread.start()
+        last_t, last_out = 0.0, 0
+        deadline = started + args.duration + args.drain
+        while time.monotonic() < deadline:
+            time.sleep(args.interval)
+            if worker.poll() is not None:
+                print(f"soak: the worker exited with {worker.returncode}; see {log_path}")
+                code = 1
+                break
+            now = time.monotonic() - started
+            out = watch.published() - base_published
+            lag = pushed[0] + warm_up - watch.committed()
+            rss = rss_mib(worker.pid) or 0.0
+            samples.append((now, out, rss))
+            rate = (out - last_out) / (now - last_t)
+            entries = table_entries(settings.metrics_port)
+            print(
+                f"{now:6.0f} {pushed[0]:8d} {out:8d} {rate:7.1f} {lag:7d} {rss:8.0f}"
+                f" {entries if entries is not None else '?':>8}",
+                flush=True,
+            )
+            last_t, last_out = now, out
+            if not producer_thread.is_alive() and lag <= 0:
+                break
+    finally:
+        stop.set()
+        watch.close()
+        stop_process(worker, sig=signal.SIGTERM, timeout=30)
+        if broker is not None:
+            broker.stop()
+    if samples:
+        _summary(samples, pushed[0])
+    return code
+
+
+def _summary(samples: list[tuple[float, int, float]], pushed: int) -> None:
+    """Totals, and how memory moved with the work done (a leak grows with the outputs)."""
+    seconds, outputs, _ = samples[-1]
+    rss = [s[2] for s in samples]
+    half = len(samples) // 2
+    first, second = samples[:half] or samples, samples[half:]
+    grew = (second[-1][2] - first[-1][2]) if half else 0.0
+    work = (second[-1][1] - first[-1][1]) if half else 0
+    per_1000 = grew / work * 1000 if work else 0.0
+    print(
+        f"soak: {pushed} pushed, {outputs} outputs in {seconds:.0f}s"
+        f" ({outputs / seconds:.1f}/s); RSS first {rss[0]:.0f} MiB, max {max(rss):.0f},"
+        f" last {rss[-1]:.0f}; over the second half {grew:+.0f} MiB for {work} outputs"
+        f" ({per_1000:+.1f} MiB per 1000)"
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
