@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -138,18 +138,44 @@ def register_agents(
     # consumer and producer stop
     app.on_before_shutdown.connect(commit_on_shutdown)
 
+    reported: set[tuple[str, str]] = set()
+
     @app.timer(interval=settings.lag_interval_s)  # type: ignore[untyped-decorator]  # faust
     async def housekeeping() -> None:
         """Forget expired duplicate-detector entries; report table size and the lag per
         assigned ingest partition (the high watermark less the committed offset)."""
-        enricher.dedup.evict(time.time())
-        metrics.table_entries.labels(table="dedup").set(len(enricher.dedup))
-        consumer = app.consumer
-        committed = app.monitor.tp_committed_offsets
-        for tp in consumer.assignment():
-            if tp.topic == settings.topic_raw:
-                lag = max(consumer.highwater(tp) - committed.get(tp, 0), 0)
-                metrics.lag.labels(topic=tp.topic, partition=str(tp.partition)).set(lag)
+        try:
+            enricher.dedup.evict(time.time())
+            metrics.table_entries.labels(table="dedup").set(len(enricher.dedup))
+            consumer = app.consumer
+            lags = partition_lags(
+                [tp for tp in consumer.assignment() if tp.topic == settings.topic_raw],
+                consumer.highwater,
+                app.monitor.tp_committed_offsets,
+            )
+            for gone in reported - lags.keys():  # revoked: its lag is another worker's now
+                metrics.lag.remove(*gone)
+            for labels, lag in lags.items():
+                metrics.lag.labels(*labels).set(lag)
+            reported.clear()
+            reported.update(lags)
+        except Exception:  # a report must never stop the worker
+            log.exception("housekeeping failed")
+
+
+def partition_lags(
+    partitions: Iterable[Any],
+    highwater: Callable[[Any], int | None],
+    committed: Mapping[Any, int],
+) -> dict[tuple[str, str], int]:
+    """Lag per (topic, partition) label pair: the high watermark less the committed offset.
+    A partition not fetched yet (no high watermark) is left out rather than guessed."""
+    lags = {}
+    for tp in partitions:
+        end = highwater(tp)
+        if end is not None:
+            lags[(tp.topic, str(tp.partition))] = max(end - committed.get(tp, 0), 0)
+    return lags
 
 
 async def commit_acked(consumer: Any, attempts: int = 5, timeout_s: float = 10.0) -> None:
