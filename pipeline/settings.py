@@ -88,7 +88,10 @@ class Settings(BaseSettings):
         7 * 86400.0, gt=0, description="How long (seconds) a seen article is remembered."
     )
     dedup_max_entries: int | None = Field(
-        200_000, ge=1, description="Most articles remembered for duplicate detection."
+        50_000,
+        ge=1,
+        description="Most articles remembered for duplicate detection (about 13 KiB of worker"
+        " memory each).",
     )
     ner_model: str = Field(
         "bundled",

@@ -107,7 +107,7 @@ def _decode(data: bytes) -> str:
     charset = declared.group(1).decode("ascii")
     try:
         return data.decode(charset).lstrip("\ufeff")
-    except (LookupError, UnicodeDecodeError) as error:
+    except (LookupError, UnicodeError) as error:
         raise Rejected(
             Reason.NOT_DECODABLE, f"{utf8_error}, nor in its declared charset {charset!r}"
         ) from error
@@ -525,9 +525,9 @@ _DATE_PARAMS = {
 }
 # Machine-readable publication times, which carry the time of day that htmldate drops.
 _HTML_PUBLISHED_RE = re.compile(
-    r"""<meta\s[^>]*?(?:property|name|itemprop)\s*=\s*["']?"""
+    r"""<meta\s[^<>]*?(?:property|name|itemprop)\s*=\s*["']?"""
     r"""(?:article:published_time|og:published_time|datePublished|pubdate)["']?"""
-    r"""\s[^>]*?content\s*=\s*["']([^"'>]+)"""
+    r"""\s[^<>]*?content\s*=\s*["']([^"'<>]+)"""
     r'''|"datePublished"\s*:\s*"([^"]+)"''',
     re.I,
 )

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipeline.models import Article, RawRecord, Reason, Rejected
-from pipeline.stages.normalise import normalise
+from pipeline.stages.normalise import _HTML_PUBLISHED_RE, normalise
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "normalise"
 SAMPLES = Path(__file__).parents[2] / ".." / "shared" / "samples"
@@ -730,3 +730,16 @@ def test_any_json_gives_an_article_or_a_rejection(value: object, origin: str | N
 def test_any_text_gives_an_article_or_a_rejection(parts: list[str], origin: str | None) -> None:
     record = RawRecord(value="".join(parts).encode("utf-8", "surrogatepass"), origin=origin)
     assert outcome(record) == outcome(record)
+
+
+def test_unterminated_meta_tags_give_no_publication_time_and_no_hang() -> None:
+    # 200,000 unterminated tags: the quadratic pattern this replaced scanned them for hours
+    page = "<html><body><p>Some text here about the harbour.</p>" + "<meta " * 200_000
+    assert _HTML_PUBLISHED_RE.search(page) is None
+
+
+def test_an_html_charset_python_cannot_use_is_not_decodable() -> None:
+    page = b'<html><head><meta charset="undefined"></head><body><p>\xe9t\xe9</p></body></html>'
+    with pytest.raises(Rejected) as caught:
+        run(page)
+    assert caught.value.reason == Reason.NOT_DECODABLE
