@@ -58,6 +58,11 @@ class Settings(BaseSettings):
     session_timeout_s: float = Field(10.0, gt=0, description="Consumer group session timeout.")
     heartbeat_interval_s: float = Field(1.0, gt=0, description="Consumer heartbeat interval.")
     rebalance_timeout_s: float = Field(10.0, gt=0, description="Consumer rebalance timeout.")
+    processing_guarantee: Literal["at_least_once", "exactly_once"] = Field(
+        "at_least_once",
+        description="Faust's processing guarantee. exactly_once needs Kafka transactions: for"
+        " Apache Kafka only, untested here (the embedded broker has no transactions).",
+    )
     commit_interval_s: float = Field(
         1.0, gt=0, description="How often processed offsets are committed."
     )

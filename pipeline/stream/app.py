@@ -50,6 +50,7 @@ def create_app(settings: Settings) -> faust.App:
         broker_heartbeat_interval=settings.heartbeat_interval_s,
         broker_rebalance_timeout=settings.rebalance_timeout_s,
         broker_commit_interval=settings.commit_interval_s,
+        processing_guarantee=settings.processing_guarantee,
         consumer_auto_offset_reset="earliest",
         consumer_max_fetch_size=settings.max_message_bytes * 4,
         stream_buffer_maxsize=stream_buffer_size(settings),

@@ -69,3 +69,14 @@ def test_the_worker_gets_tls_alone_and_nothing_for_plaintext() -> None:
     auth = credentials_to_aiokafka_auth(broker_credentials(Settings(security_protocol="SSL")))
     assert auth["security_protocol"] == "SSL"
     assert broker_credentials(Settings()) is None
+
+
+def test_exactly_once_is_passed_to_faust_when_chosen() -> None:
+    from faust.types.enums import ProcessingGuarantee
+
+    from pipeline.stream.app import create_app
+
+    chosen: object = create_app(Settings(processing_guarantee="exactly_once")).conf
+    default: object = create_app(Settings()).conf
+    assert getattr(chosen, "processing_guarantee") == ProcessingGuarantee.EXACTLY_ONCE  # noqa: B009
+    assert getattr(default, "processing_guarantee") == ProcessingGuarantee.AT_LEAST_ONCE  # noqa: B009
