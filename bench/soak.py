@@ -91,15 +91,6 @@ def article(rng: random.Random, number: int, run: str) -> bytes:
     ).encode()
 
 
-def worker_env(settings: Settings) -> dict[str, str]:
-    """The environment that makes ``mediamon worker`` read ``settings``."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIAMON_")}
-    for name, value in settings.model_dump(mode="json").items():
-        if value is not None:
-            env[f"MEDIAMON_{name.upper()}"] = value if isinstance(value, str) else json.dumps(value)
-    return env
-
-
 def table_entries(port: int) -> int | None:
     """Articles the worker's duplicate detector remembers (its ``/metrics``), None if silent."""
     try:
@@ -202,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
         broker.start()
     run = uuid.uuid4().hex[:8]
     settings = Settings(
-        broker=args.broker or (broker.url if broker else ""),
+        broker=args.broker or "",
         app_id=f"mediamon-soak-{run}",
         topic_raw=f"soak-{run}.raw",
         topic_enriched=f"soak-{run}.enriched",
@@ -211,15 +202,15 @@ def main(argv: list[str] | None = None) -> int:
         batch_size=args.batch_size,
         metrics_port=free_port(),
         data_dir=workdir / "data",
-        # the embedded broker's high watermarks are only right for one-record batches
-        producer_batch_bytes=1 if broker else 16384,
     )
+    if broker is not None:
+        settings = broker.configure(settings)
     ensure_topics(settings)
     log_path = workdir / "worker.log"
     with log_path.open("ab") as log:
         worker = subprocess.Popen(
             [sys.executable, "-m", "pipeline", "worker"],
-            env=worker_env(settings),
+            env={**os.environ, **settings.as_env()},
             stdout=log,
             stderr=subprocess.STDOUT,
         )

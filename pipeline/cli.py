@@ -35,7 +35,7 @@ def broker(
     host: Annotated[str, typer.Option(help="Address to listen on and advertise.")] = "127.0.0.1",
 ) -> None:
     """Run the embedded Kafka-compatible broker (Tansu, memory storage) in the foreground."""
-    from pipeline.transport.broker import EmbeddedBroker
+    from pipeline.transport.broker import EMBEDDED_BROKER_SETTINGS, EmbeddedBroker
     from pipeline.transport.client import ensure_topics
 
     embedded = EmbeddedBroker(port=port, host=host)
@@ -43,14 +43,13 @@ def broker(
         embedded.start()
     except RuntimeError as exc:
         raise _fail(str(exc)) from exc
-    settings = Settings(broker=embedded.url)
+    settings = embedded.configure(Settings())
     created = ensure_topics(settings)
-    from pipeline.demo import EMBEDDED_BROKER_ENV
-
     typer.echo(f"broker listening on {host}:{port}; topics created: {', '.join(created) or '-'}")
     typer.echo("for a worker against it, in another terminal:")
-    for name, value in {"MEDIAMON_BROKER": embedded.url, **EMBEDDED_BROKER_ENV}.items():
-        typer.echo(f"  export {name}={value}")
+    env = settings.as_env()
+    for name in ["broker", *EMBEDDED_BROKER_SETTINGS]:
+        typer.echo(f"  export MEDIAMON_{name.upper()}={env[f'MEDIAMON_{name.upper()}']}")
     typer.echo("  mediamon worker\nCtrl-C stops the broker (its storage is in memory).")
     try:
         while True:

@@ -20,16 +20,6 @@ from pipeline.transport.broker import EmbeddedBroker, free_port, stop_process, w
 from pipeline.transport.client import ensure_topics, push, tail
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "articles"
-EMBEDDED_BROKER_ENV = {
-    # Quick group joins: the embedded broker makes a join wait for the rebalance timeout.
-    "MEDIAMON_SESSION_TIMEOUT_S": "6",
-    "MEDIAMON_REBALANCE_TIMEOUT_S": "3",
-    "MEDIAMON_HEARTBEAT_INTERVAL_S": "1",
-    # Tansu 0.6 reports a partition's high watermark as the last batch's base offset + 1, so
-    # after a multi-record batch Faust's table recovery stops early: one record per batch.
-    "MEDIAMON_PRODUCER_BATCH_BYTES": "1",
-}
-"""Settings a worker needs against the embedded broker (the demo sets them; so should you)."""
 _ONCE_IDLE_TIMEOUT_S = 180.0
 
 
@@ -42,10 +32,10 @@ def run_demo(paths: list[str] | None, *, once: bool, port: int) -> int:
         port = free_port()
     broker = EmbeddedBroker(port=port, log_path=base.data_dir / "broker.log")
     broker.start()
-    settings = base.model_copy(update={"broker": broker.url})
+    settings = broker.configure(base)
     ensure_topics(settings)
     worker_log = base.data_dir / "worker.log"
-    env = {**os.environ, **EMBEDDED_BROKER_ENV, "MEDIAMON_BROKER": broker.url}
+    env = {**os.environ, **settings.as_env()}
     with worker_log.open("ab") as log:
         worker = subprocess.Popen(
             [sys.executable, "-m", "pipeline", "worker"], env=env, stdout=log, stderr=log

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import ssl
 from pathlib import Path
 from typing import Literal
@@ -110,6 +111,20 @@ class Settings(BaseSettings):
     )
     lag_interval_s: float = Field(5.0, gt=0, description="How often consumer lag is measured.")
     log_level: str = Field("info", description="Worker log level.")
+
+    def as_env(self) -> dict[str, str]:
+        """These settings as ``MEDIAMON_*`` environment variables (unset fields left out),
+        for a child process such as a worker."""
+        env = {}
+        for name, value in self.model_dump(mode="json").items():
+            secret = getattr(self, name)
+            if isinstance(secret, SecretStr):  # dumped masked; a child needs the real one
+                value = secret.get_secret_value()
+            if value is not None:
+                env[f"MEDIAMON_{name.upper()}"] = (
+                    value if isinstance(value, str) else json.dumps(value)
+                )
+        return env
 
     @property
     def uses_sasl(self) -> bool:

