@@ -1,0 +1,188 @@
+"""The alert agent and the watch-topic reader of the worker.
+
+Every worker must apply every rule, so the watch topic is not read in the worker's consumer
+group (which would share its partitions out) but by a reader of its own
+(``pipeline.transport.watch.WatchTopic``, the code ``mediamon watch list`` runs) that assigns
+every partition, reads from the beginning and keeps following, in a thread: rules added or
+removed take effect within a second, without a restart. A reader rather than a Faust global
+table because the topic is also written by hand: a record that is not a valid rule must be
+logged and skipped, not stop a table's recovery; and because the alert agent must wait until
+the topic has been read to its end (a worker matching before it knows its rules would miss
+alerts), which the reader tells.
+
+The alert agent consumes the enriched topic in the worker's consumer group (each event is
+matched by one worker), matches each event against the rules (``pipeline.stages.watch``) and
+publishes an alert per match to the alerts topic, keyed by article id. Delivery is the enrich
+agent's: the batch's messages are held and released for commit only once the broker has
+acknowledged every alert, so a crash never loses an alert (it may repeat one: consumers
+deduplicate on rule id and article id).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import faust
+from pydantic import ValidationError
+
+from pipeline.metrics import Metrics
+from pipeline.models import Alert, EnrichedEvent, WatchRule, encode
+from pipeline.settings import Settings
+from pipeline.stages.watch import WatchRules, alerts, describe
+from pipeline.stream.agents import (
+    SHUTDOWN_GRACE_S,
+    BatchAbandoned,
+    _hold,
+    _leave_uncommitted,
+    _release,
+    _span,
+    _Stopping,
+    deliver,
+    to_record,
+)
+from pipeline.stream.app import Topics
+from pipeline.transport.watch import WatchTopic, file_rules
+
+log = logging.getLogger(__name__)
+
+_MAX_BACKOFF_S = 30.0
+_REFRESH_S = 10.0
+"""How often the reader looks for watch-topic partitions it has not assigned yet."""
+
+
+class RuleFollower:
+    """Keeps ``rules`` up to date with the watch topic from a thread of its own (kafka-python is
+    synchronous); ``ready`` is set once the topic has been read to the end it had when the
+    reader started. The broker being away only delays: the reader retries with backoff."""
+
+    def __init__(self, settings: Settings, rules: WatchRules) -> None:
+        self._settings = settings
+        self._rules = rules
+        self.ready = threading.Event()
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="watch-rules", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
+
+    async def wait_ready(self, stopping: _Stopping) -> None:
+        """Return once the rules are read; give up (``BatchAbandoned``) if the worker stops
+        meanwhile."""
+        while not self.ready.is_set():
+            if stopping.expired():
+                raise BatchAbandoned("the watch rules were never read")
+            await asyncio.sleep(0.1)
+
+    def _run(self) -> None:
+        topic: WatchTopic | None = None
+        backoff = 1.0
+        refreshed = time.monotonic()
+        while not self._stopping.is_set():
+            try:
+                if topic is None:
+                    topic = WatchTopic(self._settings, self._rules)
+                if not self.ready.is_set():
+                    topic.catch_up()
+                    self.ready.set()
+                    log.info("watch rules read: %d active", len(self._rules.active))
+                topic.poll()
+                if time.monotonic() - refreshed > _REFRESH_S:
+                    topic.assign_new()
+                    refreshed = time.monotonic()
+                backoff = 1.0
+            except Exception as exc:  # the broker may be away: the rules stay as they are
+                log.warning(
+                    "reading %s failed (%r); retrying in %.0fs",
+                    self._settings.topic_watch,
+                    exc,
+                    backoff,
+                )
+                self._stopping.wait(backoff)
+                backoff = min(backoff * 2, _MAX_BACKOFF_S)
+        if topic is not None:
+            topic.close()
+
+
+@dataclass(frozen=True, slots=True)
+class _AlertOutput:
+    topic: Any
+    key: bytes
+    value: bytes
+    alert: Alert
+
+
+def _outputs(topic: Any, events: Sequence[Any], rules: Sequence[WatchRule]) -> list[_AlertOutput]:
+    """The alerts of a batch of enriched-topic events. An event that cannot be read is logged
+    and skipped: it is not an article (the enrich agent wrote what is on that topic)."""
+    if not rules:
+        return []
+    outputs = []
+    now = datetime.now(UTC)
+    for event in events:
+        record = to_record(event)
+        try:
+            enriched = EnrichedEvent.model_validate_json(record.value)
+            found = alerts(rules, enriched, now)
+        except ValidationError as exc:
+            log.error(
+                "%s is not an enriched event; no alerts for it: %s",
+                _span([record]),
+                describe(exc),
+            )
+            continue
+        except Exception:  # a bug must not stop the agent (Faust would skip the batch)
+            log.exception("matching the rules on %s failed; no alerts for it", _span([record]))
+            continue
+        key = enriched.id.encode()
+        outputs += [_AlertOutput(topic, key, encode(alert), alert) for alert in found]
+    return outputs
+
+
+def register_watch(app: faust.App, topics: Topics, metrics: Metrics, settings: Settings) -> None:
+    """Attach the alert agent and the watch-topic reader to ``app``."""
+    rules = WatchRules(file_rules(settings), on_change=metrics.watch_rules.set)
+    follower = RuleFollower(settings, rules)
+    stopping = _Stopping(app, SHUTDOWN_GRACE_S)
+    published = metrics.published.labels(topic=settings.topic_alerts)
+
+    def acknowledged(output: _AlertOutput, at: datetime) -> None:
+        published.inc()
+        metrics.alerts.inc()
+
+    @app.task  # type: ignore[untyped-decorator]  # faust
+    async def follow_watch_topic() -> None:
+        follower.start()
+
+    async def stop_following(sender: Any, /, *args: Any, **kwargs: Any) -> None:
+        await asyncio.to_thread(follower.stop)
+
+    app.on_before_shutdown.connect(stop_following)
+
+    @app.agent(topics.enriched, name="watch")
+    async def watch(stream: Any) -> AsyncIterator[None]:
+        async for events in stream.take_events(
+            settings.batch_size, within=settings.batch_timeout_s
+        ):
+            _hold(events)
+            try:
+                await follower.wait_ready(stopping)
+                outputs = _outputs(topics.alerts, events, rules.active)
+                await deliver(outputs, stopping, acknowledged)
+            except BatchAbandoned as exc:
+                _leave_uncommitted(events)
+                log.warning("stopping: %d enriched events left unmatched (%s)", len(events), exc)
+                return
+            _release(events)
+            yield None
