@@ -1,0 +1,421 @@
+"""The stance stage: the sentiment expressed towards each entity mention in its sentence, in
+[-1, 1], the entity's mean over its mentions, and "holder expresses polarity towards target"
+stances with the sentences that show them.
+
+The classifier is a small transformer fine-tuned for target-dependent sentiment: the first
+layers of all-MiniLM-L6-v2 trained on NewsMTSC (``scripts/train_stance.py``), exported to ONNX
+with int8 weights and run with onnxruntime (``pipeline/data/stance/``). Its input is one
+sentence with every entity mention in it wrapped in marker tokens; one inference per sentence
+scores all its mentions (the logits are read at each mention's opening marker). A mention's
+sentiment is P(positive) - P(negative), moved where needed so that its reading (below -0.2
+negative, above 0.2 positive, neutral between) is the most probable class.
+
+Person mentions include the pronouns he, she, him, her, his and himself/herself, resolved to
+the nearest person named earlier in the same or the previous two sentences whose honorific, if
+any ("Mr", "Mrs", "Ms"), fits the pronoun (there is no other gender check).
+The holder of a stance is the speaker of the quotation a mention sits in (the quotations
+stage), else ``author``, the article's own voice; a stance is reported when at least one of the
+holder's mentions of the target is polar, with the mean of those polar scores. Its evidence is
+the sentences of the mentions of its polarity; for a quoted holder, the quote's part of them.
+
+Sentences of fewer than :data:`MIN_WORDS` words (captions, datelines) are not run through the
+model: their mentions are neutral (0.0).
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+from tokenizers import Tokenizer
+
+from pipeline.models import Entity, EntityType, Mention, Quote, Span, Stance
+from pipeline.stages.sentences import Sentences
+
+__all__ = [
+    "MODEL_DIR",
+    "THRESHOLD",
+    "Encoder",
+    "StanceModel",
+    "Window",
+    "analyse_stance",
+    "load_model",
+    "polarity",
+    "sentiment",
+]
+
+MODEL_DIR = Path(__file__).resolve().parent.parent / "data" / "stance"
+"""The shipped model: ``model.onnx`` (int8) and ``tokenizer.json``."""
+THRESHOLD = 0.2
+"""A sentiment below -THRESHOLD is negative, above THRESHOLD positive."""
+MAX_TOKENS = 96
+"""Longest model input in tokens; longer sentences are cut into windows around the mentions."""
+MIN_WORDS = 4
+"""Shorter sentences carry no stance and are not run through the model."""
+BATCH = 32
+"""Windows per inference call."""
+AUTHOR = "author"
+START_MARK = "[unused0]"
+END_MARK = "[unused1]"
+
+
+def polarity(score: float) -> int:
+    """-1, 0 or 1: the reading of a sentiment score."""
+    return -1 if score < -THRESHOLD else (1 if score > THRESHOLD else 0)
+
+
+def sentiment(probabilities: np.ndarray) -> np.ndarray:
+    """Scores in [-1, 1] from rows of (negative, neutral, positive) probabilities: P(positive) -
+    P(negative), moved to the nearest value that reads as the most probable class where the two
+    disagree (into [-THRESHOLD, THRESHOLD] when neutral is the most probable, just past the
+    threshold when a polar class is). Rounded to 3 decimals."""
+    p = np.asarray(probabilities, dtype=np.float64).reshape(-1, 3)
+    score = p[:, 2] - p[:, 0]
+    best = p.argmax(axis=1)
+    edge = THRESHOLD + 0.001
+    score = np.where(best == 1, np.clip(score, -THRESHOLD, THRESHOLD), score)
+    score = np.where(best == 0, np.minimum(score, -edge), score)
+    score = np.where(best == 2, np.maximum(score, edge), score)
+    result: np.ndarray = np.round(score, 3)
+    return result
+
+
+# -- model input --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """One model input: token ids with marked targets; ``positions[k]`` is the index of the
+    opening marker of the caller's span number ``targets[k]``."""
+
+    ids: list[int]
+    positions: list[int]
+    targets: list[int]
+
+
+class Encoder:
+    """Turns a text and the character spans of its targets into :class:`Window` inputs: the
+    WordPiece tokens of the text with each target between ``[unused0]`` and ``[unused1]``,
+    ``[CLS]`` first and ``[SEP]`` last, at most ``max_tokens`` long. A text too long for one
+    window is cut into several, each centred on the first target not yet placed; every target
+    falls in exactly one window. Overlapping spans after the first are not scored."""
+
+    def __init__(self, tokenizer: Tokenizer, max_tokens: int = MAX_TOKENS) -> None:
+        tokenizer.no_truncation()
+        tokenizer.no_padding()
+        self.tokenizer = tokenizer
+        self.max_tokens = max_tokens
+        self.cls = _token_id(tokenizer, "[CLS]")
+        self.sep = _token_id(tokenizer, "[SEP]")
+        self.start = _token_id(tokenizer, START_MARK)
+        self.end = _token_id(tokenizer, END_MARK)
+
+    @classmethod
+    def from_file(cls, path: Path, max_tokens: int = MAX_TOKENS) -> Encoder:
+        return cls(Tokenizer.from_file(str(path)), max_tokens)
+
+    def windows(
+        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]
+    ) -> list[list[Window]]:
+        """The windows of each text; ``spans[i]`` are the targets of ``texts[i]``."""
+        encodings = self.tokenizer.encode_batch(list(texts), add_special_tokens=False)
+        return [self._windows(e.ids, e.offsets, s) for e, s in zip(encodings, spans, strict=True)]
+
+    def _windows(
+        self, ids: list[int], offsets: list[tuple[int, int]], spans: Sequence[tuple[int, int]]
+    ) -> list[Window]:
+        # token range [first, last] of each span; spans with no token or overlapping are left out
+        ranges: list[tuple[int, int, int]] = []
+        for k, (a, b) in sorted(enumerate(spans), key=lambda s: s[1]):
+            first = next((i for i, (_, e) in enumerate(offsets) if e > a), None)
+            if first is None or offsets[first][0] >= b:
+                continue
+            last = first
+            while last + 1 < len(offsets) and offsets[last + 1][0] < b:
+                last += 1
+            if ranges and first <= ranges[-1][1]:
+                continue
+            ranges.append((first, last, k))
+        out: list[Window] = []
+        budget = self.max_tokens - 2
+        while ranges:
+            if len(ids) + 2 * len(ranges) <= budget:
+                lo, hi = 0, len(ids)
+            else:
+                width = max(budget // 2, budget - 2 * len(ranges))
+                lo = max(0, min(ranges[0][0] - width // 3, len(ids) - width))
+                hi = lo + width
+            inside = [r for r in ranges if lo <= r[0] and r[1] < hi]
+            inside = inside[: (budget - (hi - lo)) // 2] or [ranges[0]]
+            if not (lo <= inside[0][0] and inside[0][1] < hi):  # a target longer than a window
+                lo, hi = inside[0][0], min(inside[0][1] + 1, inside[0][0] + budget - 2)
+            out.append(self._window(ids, lo, hi, inside))
+            placed = {r[2] for r in inside}
+            ranges = [r for r in ranges if r[2] not in placed]
+        return out
+
+    def _window(
+        self, ids: list[int], lo: int, hi: int, targets: list[tuple[int, int, int]]
+    ) -> Window:
+        tokens = [self.cls]
+        positions = []
+        marks: dict[int, int] = {}
+        for first, last, _ in targets:
+            marks[first] = marks.get(first, 0) | 1
+            marks[min(last, hi - 1)] = marks.get(min(last, hi - 1), 0) | 2
+        for i in range(lo, hi):
+            if marks.get(i, 0) & 1:
+                positions.append(len(tokens))
+                tokens.append(self.start)
+            tokens.append(ids[i])
+            if marks.get(i, 0) & 2:
+                tokens.append(self.end)
+        tokens.append(self.sep)
+        return Window(tokens, positions, [k for _, _, k in targets])
+
+
+def _token_id(tokenizer: Tokenizer, token: str) -> int:
+    found = tokenizer.token_to_id(token)
+    if found is None:
+        raise ValueError(f"the tokenizer has no {token} token")
+    return found
+
+
+def pad(windows: Sequence[Window]) -> tuple[np.ndarray, np.ndarray]:
+    """Token ids and attention mask of a batch of windows, right-padded with 0."""
+    width = max(len(w.ids) for w in windows)
+    ids = np.zeros((len(windows), width), dtype=np.int64)
+    mask = np.zeros((len(windows), width), dtype=np.int64)
+    for row, window in enumerate(windows):
+        ids[row, : len(window.ids)] = window.ids
+        mask[row, : len(window.ids)] = 1
+    return ids, mask
+
+
+# -- the model ----------------------------------------------------------------------------------
+
+
+class StanceModel:
+    """The ONNX classifier: probabilities of negative, neutral, positive per target span.
+    ``run`` is thread-safe (onnxruntime sessions are)."""
+
+    def __init__(self, model_dir: Path = MODEL_DIR, *, threads: int = 1) -> None:
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        self.session = ort.InferenceSession(
+            str(model_dir / "model.onnx"), options, providers=["CPUExecutionProvider"]
+        )
+        self.encoder = Encoder.from_file(model_dir / "tokenizer.json")
+
+    def probabilities(
+        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]
+    ) -> list[np.ndarray]:
+        """For each text, an array (len(spans[i]), 3) of class probabilities; a span that could
+        not be scored (no token, or overlapping an earlier one) gets all-neutral (0, 1, 0)."""
+        out = [np.tile(np.array([0.0, 1.0, 0.0], dtype=np.float32), (len(s), 1)) for s in spans]
+        flat = [
+            (i, w) for i, windows in enumerate(self.encoder.windows(texts, spans)) for w in windows
+        ]
+        flat.sort(key=lambda item: len(item[1].ids))
+        for lo in range(0, len(flat), BATCH):
+            chunk = flat[lo : lo + BATCH]
+            ids, mask = pad([w for _, w in chunk])
+            (logits,) = self.session.run(["logits"], {"input_ids": ids, "attention_mask": mask})
+            for row, (i, window) in enumerate(chunk):
+                scores = np.asarray(logits[row, window.positions], dtype=np.float32)
+                out[i][window.targets] = _softmax(scores)
+        return out
+
+
+def _softmax(x: np.ndarray) -> np.ndarray:
+    e = np.exp(x - x.max(axis=-1, keepdims=True))
+    result: np.ndarray = e / e.sum(axis=-1, keepdims=True)
+    return result
+
+
+@lru_cache(maxsize=2)
+def load_model(model_dir: Path = MODEL_DIR) -> StanceModel:
+    """The shipped model, loaded once per process."""
+    return StanceModel(model_dir)
+
+
+# -- sentences and pronouns ---------------------------------------------------------------------
+
+_PRONOUN = re.compile(r"\b(?:(he|him|his|himself)|(she|her|hers|herself))\b", re.IGNORECASE)
+_PRONOUN_REACH = 2
+"""A pronoun resolves to a person named in the same or this many previous sentences."""
+_HONORIFIC = re.compile(r"\b(?:(Mr)|(Mrs|Ms|Miss))\.?\s+$")
+
+
+def _pronoun_mentions(
+    body: str, entities: Sequence[Entity], spans: Sentences
+) -> dict[str, list[Mention]]:
+    """Pronouns resolved to the nearest person mentioned before them within reach, skipping
+    people whose honorific ("Mr", "Mrs", "Ms") says the pronoun cannot be theirs."""
+    people = sorted(
+        ((m.start, m.end, e.id) for e in entities if e.type is EntityType.PER for m in e.mentions),
+    )
+    if not people:
+        return {}
+    gender: dict[str, int] = {}
+    for start, _, entity_id in people:
+        honorific = _HONORIFIC.search(body, max(0, start - 6), start)
+        if honorific is not None:
+            gender.setdefault(entity_id, 1 if honorific.group(1) else 2)
+    starts = [p[0] for p in people]
+    found: dict[str, list[Mention]] = defaultdict(list)
+    for match in _PRONOUN.finditer(body):
+        pronoun = 1 if match.group(1) else 2
+        floor = spans.spans[max(0, spans.index(match.start()) - _PRONOUN_REACH)][0]
+        k = bisect_right(starts, match.start()) - 1
+        while k >= 0 and people[k][0] >= floor:
+            start, end, entity_id = people[k]
+            if end <= match.start() and gender.get(entity_id, pronoun) == pronoun:
+                found[entity_id].append(
+                    Mention(
+                        start=match.start(),
+                        end=match.end(),
+                        text=match.group(),
+                        type=EntityType.PER,
+                    )
+                )
+                break
+            k -= 1
+    return found
+
+
+# -- the stage ----------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Article:
+    body: str
+    entities: list[Entity]
+    quotes: Sequence[Quote]
+    sentences: Sentences
+    # per sentence index: the (entity index, mention index) pairs in it
+    targets: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
+
+
+def analyse_stance(
+    articles: Sequence[tuple[str, Sequence[Entity], Sequence[Quote]]],
+    model: StanceModel | None = None,
+) -> list[tuple[list[Entity], list[Stance]]]:
+    """For each (body, entities, quotes): the entities with pronoun mentions added and
+    ``sentiment`` set on every mention and entity, and the stances. The whole batch is scored
+    in shared inference calls."""
+    model = model or load_model()
+    prepared = [_prepare(body, entities, quotes) for body, entities, quotes in articles]
+    texts: list[str] = []
+    spans: list[list[tuple[int, int]]] = []
+    keys: list[tuple[int, int]] = []
+    for a_index, article in enumerate(prepared):
+        for s_index, pairs in article.targets.items():
+            s_start, s_end = article.sentences.spans[s_index]
+            texts.append(article.body[s_start:s_end])
+            spans.append(
+                [
+                    (m.start - s_start, m.end - s_start)
+                    for m in (article.entities[e].mentions[i] for e, i in pairs)
+                ]
+            )
+            keys.append((a_index, s_index))
+    scores: dict[tuple[int, int], np.ndarray] = {}
+    if texts:
+        probabilities = model.probabilities(texts, spans)
+        scores = dict(zip(keys, probabilities, strict=True))
+    return [_finish(a_index, article, scores) for a_index, article in enumerate(prepared)]
+
+
+def _prepare(body: str, entities: Sequence[Entity], quotes: Sequence[Quote]) -> _Article:
+    spans = Sentences.of(body)
+    pronouns = _pronoun_mentions(body, entities, spans)
+    merged = []
+    for entity in entities:
+        extra = pronouns.get(entity.id)
+        if extra:
+            mentions = sorted([*entity.mentions, *extra], key=lambda m: m.start)
+            entity = entity.model_copy(update={"mentions": mentions})
+        merged.append(entity)
+    article = _Article(body, merged, quotes, spans)
+    for e_index, entity in enumerate(merged):
+        for m_index, mention in enumerate(entity.mentions):
+            s = spans.index(mention.start)
+            s_start, s_end = spans.spans[s]
+            if not s_start <= mention.start < mention.end <= s_end:
+                continue  # a mention across a sentence boundary
+            if len(body[s_start:s_end].split()) < MIN_WORDS:
+                continue
+            article.targets.setdefault(s, []).append((e_index, m_index))
+    return article
+
+
+def _finish(
+    a_index: int, article: _Article, scores: dict[tuple[int, int], np.ndarray]
+) -> tuple[list[Entity], list[Stance]]:
+    values: dict[tuple[int, int], float] = {}
+    for s_index, pairs in article.targets.items():
+        for pair, value in zip(pairs, sentiment(scores[(a_index, s_index)]), strict=True):
+            values[pair] = float(value)
+    entities = []
+    for e_index, entity in enumerate(article.entities):
+        mentions = [
+            m.model_copy(update={"sentiment": values.get((e_index, i), 0.0)})
+            for i, m in enumerate(entity.mentions)
+        ]
+        mean = sum(m.sentiment or 0.0 for m in mentions) / len(mentions) if mentions else 0.0
+        entities.append(
+            entity.model_copy(update={"mentions": mentions, "sentiment": round(mean, 3)})
+        )
+    return entities, _stances(article, entities)
+
+
+def _stances(article: _Article, entities: Sequence[Entity]) -> list[Stance]:
+    quotes = sorted(article.quotes, key=lambda q: q.start)
+    quote_starts = [q.start for q in quotes]
+    polar: dict[tuple[str, str | None, int], list[tuple[float, int, int]]] = defaultdict(list)
+    for e_index, entity in enumerate(entities):
+        for mention in entity.mentions:
+            score = mention.sentiment or 0.0
+            if polarity(score) == 0:
+                continue
+            holder: tuple[str, str | None] | None = (AUTHOR, None)
+            s_start, s_end = article.sentences.spans[article.sentences.index(mention.start)]
+            k = bisect_right(quote_starts, mention.start) - 1
+            if k >= 0 and mention.end <= quotes[k].end:
+                quote = quotes[k]
+                holder = (quote.speaker, quote.speaker_id) if quote.speaker else None
+                # the evidence is the holder's words: the quote's part of the sentence
+                s_start, s_end = max(s_start, quote.start), min(s_end, quote.end)
+            if holder is None or holder[1] == entity.id:
+                continue  # an unattributed quote, or a speaker about themselves
+            polar[(holder[0], holder[1], e_index)].append((score, s_start, s_end))
+    out = []
+    for (holder_name, holder_id, e_index), found in polar.items():
+        mean = sum(score for score, _, _ in found) / len(found)
+        sign = polarity(mean)
+        if sign == 0:
+            continue
+        evidence = sorted({(a, b) for score, a, b in found if polarity(score) == sign})
+        target = entities[e_index]
+        out.append(
+            Stance(
+                holder=holder_name,
+                holder_id=holder_id,
+                target=target.name,
+                target_id=target.id,
+                polarity=sign,
+                score=round(min(1.0, abs(mean)), 3),
+                evidence=[Span(start=a, end=b) for a, b in evidence],
+            )
+        )
+    out.sort(key=lambda s: (s.evidence[0].start, s.holder, s.target))
+    return out
