@@ -1,4 +1,5 @@
-"""The ``mediamon`` command line: broker, worker, push, tail, enrich, demo and schemas."""
+"""The ``mediamon`` command line: broker, worker, push, tail, enrich, demo, schemas, trends
+and watch."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ from typing import Annotated
 
 import typer
 
-from pipeline.models import encode
+from pipeline.models import TrendKind, encode
 from pipeline.settings import Settings
 from pipeline.sources import chunks, read_sources
+from pipeline.stages.trends import RankBy
 from pipeline.transport.client import BrokerUnavailable
 
 app = typer.Typer(
@@ -88,10 +90,26 @@ def push(
     typer.echo(f"sent {sent} article(s) to {topic or settings.topic_raw}")
 
 
+def _topic(settings: Settings, name: str) -> str:
+    """A topic by name, or one of the configured topics by its short name (``alerts``...)."""
+    short = {
+        "raw": settings.topic_raw,
+        "enriched": settings.topic_enriched,
+        "deadletter": settings.topic_deadletter,
+        "alerts": settings.topic_alerts,
+        "trends": settings.topic_trends,
+    }
+    return short.get(name, name)
+
+
 @app.command()
 def tail(
     topic: Annotated[
-        list[str] | None, typer.Option(help="Topic(s) to read (default: the enriched topic).")
+        list[str] | None,
+        typer.Option(
+            help="Topic(s) to read, by name or as raw, enriched, deadletter, alerts or trends"
+            " (the configured topics); default: enriched."
+        ),
     ] = None,
     from_beginning: Annotated[bool, typer.Option(help="Start at the oldest record.")] = False,
     max_records: Annotated[
@@ -109,7 +127,7 @@ def tail(
     try:
         for value in tail_values(
             settings,
-            topic or [settings.topic_enriched],
+            [_topic(settings, name) for name in topic or ["enriched"]],
             from_beginning=from_beginning,
             max_records=max_records,
             idle_timeout=timeout,
@@ -171,6 +189,159 @@ def schemas(
 
     for path in write_schemas(out_dir):
         typer.echo(f"wrote {path}")
+
+
+@app.command()
+def trends(
+    kind: Annotated[
+        TrendKind | None, typer.Option(help="Only entities or only tags (default: both).")
+    ] = None,
+    top: Annotated[
+        int | None,
+        typer.Option("--top", "-n", min=1, help="Terms per kind (default: MEDIAMON_TRENDS_TOP_N)."),
+    ] = None,
+    by: Annotated[RankBy, typer.Option("--by", help="Rank by count or by burst score.")] = (
+        RankBy.COUNT
+    ),
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Trend records as JSON lines instead of tables.")
+    ] = False,
+) -> None:
+    """The top entities and tags of the newest window, from the trends topic."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from pipeline.models import Trend
+    from pipeline.stages.trends import latest_window
+    from pipeline.stages.trends import top as top_rows
+    from pipeline.transport.client import read_since
+
+    settings = Settings()
+    size = settings.trends_window_s
+    since = (int(time.time()) // size - 1) * size  # the previous window's start
+    try:
+        values = read_since(settings, settings.topic_trends, since * 1000)
+    except BrokerUnavailable as exc:
+        raise _fail(str(exc)) from exc
+    records = []
+    for value in values:
+        try:
+            records.append(Trend.model_validate_json(value))
+        except ValueError:
+            typer.echo(f"skipped a record that is not a trend: {value[:80]!r}", err=True)
+    current = latest_window(records)
+    if not current:
+        typer.echo(f"no trend records on {settings.topic_trends} since the previous window")
+        return
+    console = Console()
+    window = f"{current[0].window_start:%Y-%m-%d %H:%M} to {current[0].window_end:%H:%M} UTC"
+    for shown in [kind] if kind else list(TrendKind):
+        rows = top_rows([r for r in current if r.kind == shown], top or settings.trends_top_n, by)
+        if as_json:
+            for row in rows:
+                sys.stdout.buffer.write(encode(row) + b"\n")
+            continue
+        plural = {TrendKind.ENTITY: "entities", TrendKind.TAG: "tags"}[shown]
+        if not rows:
+            console.print(f"no {plural} in the window {window}")
+            continue
+        table = Table(title=f"Top {plural} by {by.value}", caption=f"window {window}")
+        for column in ("#", "label", "id", "count", "baseline", "burst"):
+            table.add_column(column, justify="left" if column in ("label", "id") else "right")
+        for rank, row in enumerate(rows, 1):
+            table.add_row(
+                str(rank),
+                row.label,
+                row.id,
+                str(row.count),
+                f"{row.baseline_mean:.1f}",
+                f"{row.burst:+.1f}",
+            )
+        console.print(table)
+
+
+watch_app = typer.Typer(
+    help="Watch rules: every worker publishes an alert for each article that matches one.",
+    no_args_is_help=True,
+)
+app.add_typer(watch_app, name="watch")
+
+
+@watch_app.command("add")
+def watch_add(
+    path: Annotated[
+        str,
+        typer.Argument(help="A YAML or JSON file: one rule, a list, or JSON lines; - for stdin."),
+    ],
+) -> None:
+    """Add watch rules (replacing those of the same id); running workers apply them at once."""
+    from pipeline.stages.watch import parse_rules
+    from pipeline.transport.watch import add_rules
+
+    try:
+        text = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
+    except OSError as exc:
+        raise _fail(f"cannot read {path}: {exc.strerror or exc}") from exc
+    rules, errors = parse_rules(text, "stdin" if path == "-" else path)
+    if errors:
+        raise _fail("invalid watch rules, none added:\n  " + "\n  ".join(errors))
+    if not rules:
+        raise _fail(f"no rule in {path}")
+    try:
+        add_rules(Settings(), rules)
+    except BrokerUnavailable as exc:
+        raise _fail(str(exc)) from exc
+    for rule in rules:
+        typer.echo(f"added {rule.id}")
+
+
+@watch_app.command("list")
+def watch_list(
+    as_json: Annotated[
+        bool, typer.Option("--json", help="One rule a line as JSON (what `watch add` takes).")
+    ] = False,
+) -> None:
+    """List the rules workers apply: the watch topic's and MEDIAMON_WATCH_FILE's."""
+    from pipeline.transport.watch import read_rules
+
+    try:
+        rules = read_rules(Settings())
+    except BrokerUnavailable as exc:
+        raise _fail(str(exc)) from exc
+    for rule in sorted(rules.active, key=lambda r: r.id):
+        if as_json:
+            typer.echo(rule.model_dump_json(exclude_defaults=True))
+        else:
+            origin = "topic" if rule.id in rules.topic else "file"
+            typer.echo(f"{rule.id}\t{origin}\t{rule.description}")
+    if not as_json and not rules.active:
+        typer.echo("no watch rules", err=True)
+
+
+@watch_app.command("remove")
+def watch_remove(
+    rule_ids: Annotated[list[str], typer.Argument(help="The ids of the rules to remove.")],
+) -> None:
+    """Remove watch rules from the watch topic; running workers stop applying them at once."""
+    from pipeline.transport.watch import read_rules, remove_rules
+
+    settings = Settings()
+    try:
+        rules = read_rules(settings)
+        problems = [
+            f"{rule_id} comes from {settings.watch_file}: edit the file and restart the workers"
+            if rule_id in rules.file
+            else f"no rule {rule_id} in {settings.topic_watch}"
+            for rule_id in rule_ids
+            if rule_id not in rules.topic
+        ]
+        if problems:
+            raise _fail("nothing removed:\n  " + "\n  ".join(problems))
+        remove_rules(settings, rule_ids)
+    except BrokerUnavailable as exc:
+        raise _fail(str(exc)) from exc
+    for rule_id in rule_ids:
+        typer.echo(f"removed {rule_id}")
 
 
 def main() -> None:

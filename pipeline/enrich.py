@@ -1,6 +1,7 @@
 """The enricher: runs a batch of raw records through every stage (normalise, identity, language,
-duplicates, entities) and returns, in input order, an enriched event or a dead-letter record for
-each. The stream worker and the offline ``mediamon enrich`` command both call it."""
+duplicates, entities, quotes, stance, topics) and returns, in input order, an enriched event or
+a dead-letter record for each. The stream worker and the offline ``mediamon enrich`` command
+both call it."""
 
 from __future__ import annotations
 
@@ -23,16 +24,21 @@ from pipeline.models import (
     RawRecord,
     Reason,
     Rejected,
+    Stance,
+    Topic,
 )
 from pipeline.settings import Settings
 from pipeline.stages.dedup import Duplicate, DuplicateIndex
 from pipeline.stages.entities import load_recogniser, recognise
 from pipeline.stages.identity import article_id, canonical_url, content_hash
+from pipeline.stages.iptc import IptcClassifier, load_classifier
 from pipeline.stages.language import detect_language
 from pipeline.stages.linking import RawMention, link_entities
 from pipeline.stages.normalise import normalise
 from pipeline.stages.places import story_places
 from pipeline.stages.quotes import find_quotes
+from pipeline.stages.stance import analyse_stance, load_model
+from pipeline.stages.tags import Tagger, load_tagger
 
 log = logging.getLogger(__name__)
 
@@ -64,14 +70,17 @@ class Analysis:
     pending: list[_Pending] = field(default_factory=list)
     entities: dict[int, list[Entity]] = field(default_factory=dict)
     quotes: dict[int, list[Quote]] = field(default_factory=dict)
+    stances: dict[int, list[Stance]] = field(default_factory=dict)
+    places: dict[int, list[str]] = field(default_factory=dict)
+    topics: dict[int, list[Topic]] = field(default_factory=dict)
 
 
 class Enricher:
     """Turns raw records into enriched events; holds the loaded models and the duplicate index.
 
-    ``dedup_store`` is where the duplicate index keeps its state: a plain dict offline, a
-    changelog-backed Faust table in the stream. ``metrics``, when given, receives per-stage
-    timings and duplicate counts.
+    ``dedup_store`` is the duplicate index's journal (one record per article): a plain dict
+    offline, a changelog-backed Faust table in the stream. ``metrics``, when given, receives
+    per-stage timings and duplicate counts.
     """
 
     def __init__(
@@ -105,6 +114,8 @@ class Enricher:
         sentence = "The spokesman for the council in Leeds said the service would resume."
         detect_language(sentence)
         recognise(self.nlp, [sentence], 1)
+        load_model()
+        self.tagger.tag(None, sentence, [], [], self.iptc.classify(None, sentence))
 
     def process(self, records: Sequence[RawRecord]) -> list[Outcome]:
         """Enrich a batch; never raises for bad input (it becomes a dead-letter record)."""
@@ -131,6 +142,10 @@ class Enricher:
             )
         with self._stage("quotes"):
             self._quotes(analysis)
+        with self._stage("stance"):
+            self._stance(analysis)
+        with self._stage("topics"):
+            self._topics(analysis)
         return analysis
 
     def _quotes(self, analysis: Analysis) -> None:
@@ -144,6 +159,50 @@ class Enricher:
                 analysis.quotes[item.index] = find_quotes(item.article.body, entities)
             except Exception:
                 log.exception("quotation stage failed on %s", _where(item.record))
+
+    def _stance(self, analysis: Analysis) -> None:
+        """Sentiment on every mention and entity, and stances, for the whole batch in shared
+        inference calls (article by article when that fails); an article this stage fails on
+        keeps its entities and quotes, without sentiment or stances (logged)."""
+        items = [item for item in analysis.pending if item.index in analysis.entities]
+        try:
+            _stance_of(analysis, items)
+        except Exception:
+            log.exception("stance batch failed; retrying article by article")
+            for item in items:
+                try:
+                    _stance_of(analysis, [item])
+                except Exception:
+                    log.exception("stance stage failed on %s", _where(item.record))
+
+    @property
+    def iptc(self) -> IptcClassifier:
+        """The IPTC classifier of the settings, loaded on first use (shared, read-only)."""
+        return load_classifier(self.settings.iptc_model, self.settings.iptc_min_score)
+
+    @property
+    def tagger(self) -> Tagger:
+        """The taxonomy's tagger, loaded on first use (shared, read-only)."""
+        return load_tagger(self.settings.taxonomy_path, self.settings.taxonomy_mode)
+
+    def _topics(self, analysis: Analysis) -> None:
+        """The places of each article, then its IPTC codes and taxonomy tags; an article the
+        topic stage fails on keeps everything else, without topics (logged). A model or taxonomy
+        file that cannot be loaded is an error of the whole batch, raised here."""
+        iptc, tagger = self.iptc, self.tagger
+        for item in analysis.pending:
+            entities = analysis.entities.get(item.index)
+            if item.skip_reason is not None or entities is None:
+                continue
+            article = item.article
+            places = story_places(entities, article.body, article.title)
+            analysis.places[item.index] = places
+            try:
+                codes = iptc.classify(article.title, article.body, entities)
+                tags = tagger.tag(article.title, article.body, entities, places, codes)
+                analysis.topics[item.index] = codes + tags
+            except Exception:
+                log.exception("topic stage failed on %s", _where(item.record))
 
     def complete(self, analysis: Analysis) -> list[Outcome]:
         """The stateful part of :meth:`process`: duplicate detection against the store, then
@@ -170,6 +229,9 @@ class Enricher:
                     item,
                     analysis.entities.get(item.index, []),
                     analysis.quotes.get(item.index, []),
+                    analysis.stances.get(item.index, []),
+                    analysis.topics.get(item.index, []),
+                    analysis.places.get(item.index, []),
                 )
         return [outcome for outcome in outcomes if outcome is not None]
 
@@ -236,6 +298,9 @@ class Enricher:
         item: _Pending,
         entities: list[Entity],
         quotes: list[Quote],
+        stances: list[Stance],
+        topics: list[Topic],
+        places: list[str],
     ) -> EnrichedEvent:
         article = item.article
         now = self._clock()
@@ -257,11 +322,9 @@ class Enricher:
             duplicate_of=item.duplicate.of if item.duplicate else None,
             entities=entities,
             quotes=quotes,
-            stances=[],
-            topics=[],
-            places=story_places(entities, article.body, article.title)
-            if item.skip_reason is None
-            else [],
+            stances=stances,
+            topics=topics,
+            places=places,
         )
 
     def _dead_letter(self, record: RawRecord, reason: Reason, message: str) -> DeadLetter:
@@ -275,6 +338,18 @@ class Enricher:
         finally:
             if self._metrics is not None:
                 self._metrics.observe_stage(name, time.perf_counter() - started)
+
+
+def _stance_of(analysis: Analysis, items: Sequence[_Pending]) -> None:
+    found = analyse_stance(
+        [
+            (i.article.body, analysis.entities[i.index], analysis.quotes.get(i.index, []))
+            for i in items
+        ]
+    )
+    for item, (entities, stances) in zip(items, found, strict=True):
+        analysis.entities[item.index] = entities
+        analysis.stances[item.index] = stances
 
 
 def _where(record: RawRecord) -> str:

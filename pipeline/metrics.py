@@ -20,7 +20,7 @@ from pipeline import __version__
 from pipeline.models import Reason
 from pipeline.stages.dedup import DuplicateKind
 
-STAGES = ("normalise", "dedup", "entities", "quotes")
+STAGES = ("normalise", "dedup", "entities", "quotes", "stance", "topics")
 
 _STAGE_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 _BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
@@ -105,8 +105,45 @@ class Metrics:
             ["topic", "partition"],
             registry=r,
         )
+        self.trend_articles = Counter(
+            "mediamon_trend_articles",
+            "Enriched-topic records read for trends, by outcome (counted or why not).",
+            ["outcome"],
+            registry=r,
+        )
+        self.trend_late = Counter(
+            "mediamon_trend_late",
+            "Term counts ignored because their window was no longer kept.",
+            ["kind"],
+            registry=r,
+        )
+        self.trend_terms = Gauge(
+            "mediamon_trend_terms",
+            "Terms this worker counts with a non-zero count in the current window.",
+            ["kind"],
+            registry=r,
+        )
+        self.trend_top_articles = Gauge(
+            "mediamon_trend_top_articles",
+            "Count in the current window of this worker's top terms (rank 1 = most articles);"
+            " an empty rank has no id and label.",
+            ["kind", "rank", "id", "label"],
+            registry=r,
+        )
+        self.trend_top_burst = Gauge(
+            "mediamon_trend_top_burst",
+            "Burst score in the current window of this worker's top terms by count.",
+            ["kind", "rank", "id", "label"],
+            registry=r,
+        )
         self.table_entries = Gauge(
             "mediamon_table_entries", "Entries in a worker state table.", ["table"], registry=r
+        )
+        self.alerts = Counter(
+            "mediamon_alerts", "Alerts of the watch rules the broker acknowledged.", registry=r
+        )
+        self.watch_rules = Gauge(
+            "mediamon_watch_rules", "Watch rules the worker applies.", registry=r
         )
         self.build = Info("mediamon_build", "Pipeline and model versions.", registry=r)
         self.build.info({"version": __version__, "model": model})

@@ -5,16 +5,29 @@ from __future__ import annotations
 from pathlib import Path
 
 import orjson
+from pydantic import BaseModel
 
-from pipeline.models import SCHEMA_VERSION, DeadLetter, EnrichedEvent
+from pipeline.models import (
+    SCHEMA_VERSION,
+    Alert,
+    DeadLetter,
+    EnrichedEvent,
+    Taxonomy,
+    Trend,
+    WatchRule,
+)
 
-SCHEMAS: dict[str, type[EnrichedEvent] | type[DeadLetter]] = {
+SCHEMAS: dict[str, type[BaseModel]] = {
     f"enriched-event.v{SCHEMA_VERSION}.json": EnrichedEvent,
     f"deadletter.v{SCHEMA_VERSION}.json": DeadLetter,
+    f"trend.v{SCHEMA_VERSION}.json": Trend,
+    f"alert.v{SCHEMA_VERSION}.json": Alert,
+    f"watch-rule.v{SCHEMA_VERSION}.json": WatchRule,
+    f"taxonomy.v{SCHEMA_VERSION}.json": Taxonomy,
 }
 
 
-def render(model: type[EnrichedEvent] | type[DeadLetter]) -> bytes:
+def render(model: type[BaseModel]) -> bytes:
     """The schema of ``model`` as stable, indented JSON."""
     schema = model.model_json_schema(mode="serialization")
     return orjson.dumps(schema, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"

@@ -7,7 +7,7 @@ import ssl
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -50,6 +50,14 @@ class Settings(BaseSettings):
     topic_duplicates: str | None = Field(
         None,
         description="When set, duplicate articles go to this topic instead of the enriched one.",
+    )
+    topic_alerts: str = Field("articles.alerts", description="Alerts of the watch rules out.")
+    topic_watch: str = Field(
+        "articles.watch",
+        description="The watch rules (compacted; key: rule id), written by `mediamon watch`.",
+    )
+    watch_file: Path | None = Field(
+        None, description="A YAML or JSON file of watch rules every worker loads at start-up."
     )
     partitions: int = Field(4, ge=1, description="Partitions of the topics the worker creates.")
     replication_factor: int = Field(1, ge=1, description="Replication of created topics.")
@@ -96,13 +104,68 @@ class Settings(BaseSettings):
     dedup_max_entries: int | None = Field(
         50_000,
         ge=1,
-        description="Most articles remembered for duplicate detection (about 13 KiB of worker"
+        description="Most articles remembered for duplicate detection (about 6 KiB of worker"
         " memory each).",
     )
     ner_model: str = Field(
         "bundled",
         description="The NER pipeline: 'bundled' (Mediamon's CoNLL-trained model with the"
         " knowledge-base entity ruler), an installed spaCy package, or a pipeline directory.",
+    )
+    iptc_model: Path | None = Field(
+        None,
+        description="Weights of the IPTC stage's linear model (JSON written by"
+        " scripts/train_iptc.py); unset: the shipped ones.",
+    )
+    iptc_min_score: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="Score from which an IPTC code is given (the best top-level code always is).",
+    )
+    taxonomy_path: Path | None = Field(
+        None,
+        description="A taxonomy YAML file of subject tags that extends or replaces the shipped"
+        " one (see MEDIAMON_TAXONOMY_MODE); unset: the shipped one alone.",
+    )
+    taxonomy_mode: Literal["extend", "replace"] = Field(
+        "extend",
+        description="'extend': the file's tags are added to the shipped ones (same id replaces,"
+        " enabled: false removes); 'replace': the file's tags alone.",
+    )
+
+    # Trends
+    trends_enabled: bool = Field(
+        True, description="Count entities and tags per time window and publish trends."
+    )
+    topic_trends: str = Field("articles.trends", description="Trend records out.")
+    trends_window_s: int = Field(3600, ge=1, description="Length of a trend window (seconds).")
+    trends_baseline_windows: int = Field(
+        24, ge=1, description="How many earlier windows form a term's baseline."
+    )
+    trends_expires_s: int = Field(
+        86400,
+        ge=1,
+        description="How long (seconds) after its end a window is kept; later counts for it"
+        " are ignored as late. At least window x baseline windows.",
+    )
+    trends_time: Literal["ingested", "published"] = Field(
+        "ingested",
+        description="An article's time for trends: its ingest time, or its publication time"
+        " when known (else its ingest time).",
+    )
+    trends_min_salience: float = Field(
+        0.05,
+        ge=0,
+        le=1,
+        description="An entity counts for an article's trends when at least this salient in it"
+        " (0: every entity named).",
+    )
+    trends_top_n: int = Field(
+        10, ge=1, le=100, description="Terms of each kind exported as metrics, per worker."
+    )
+    trends_publish_interval_s: float = Field(
+        10.0, gt=0, description="How often changed trends are published and metrics refreshed."
     )
 
     # Observability
@@ -149,10 +212,27 @@ class Settings(BaseSettings):
             )
         return context
 
+    @model_validator(mode="after")
+    def _trend_windows_outlive_the_baseline(self) -> Settings:
+        if self.trends_expires_s < self.trends_window_s * self.trends_baseline_windows:
+            raise ValueError(
+                "MEDIAMON_TRENDS_EXPIRES_S must be at least MEDIAMON_TRENDS_WINDOW_S times"
+                " MEDIAMON_TRENDS_BASELINE_WINDOWS, or the baseline windows are gone"
+            )
+        return self
+
+    @property
+    def trend_topics(self) -> list[str]:
+        """The trends topic and the internal topic that routes each term to the partition
+        that counts it (``<app id>-trends-terms``), when trends are enabled."""
+        if not self.trends_enabled:
+            return []
+        return [self.topic_trends, f"{self.app_id}-trends-terms"]
+
     @property
     def output_topics(self) -> list[str]:
         """The topics the worker publishes to."""
-        topics = [self.topic_enriched, self.topic_deadletter]
+        topics = [self.topic_enriched, self.topic_deadletter, self.topic_alerts]
         return [*topics, self.topic_duplicates] if self.topic_duplicates else topics
 
     @property

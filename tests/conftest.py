@@ -39,6 +39,8 @@ def embedded_settings(broker: EmbeddedBroker, data_dir: Path) -> Settings:
             topic_raw=f"test-{run}.raw",
             topic_enriched=f"test-{run}.enriched",
             topic_deadletter=f"test-{run}.deadletter",
+            topic_alerts=f"test-{run}.alerts",
+            topic_watch=f"test-{run}.watch",
             partitions=2,
             metrics_port=free_port(),
             data_dir=data_dir,

@@ -76,7 +76,9 @@ def test_an_english_article_is_enriched_with_entities_pointing_into_the_body(
     assert [(q.speaker, q.direct) for q in event.quotes] == [("Sarah Collins", False)]
     for quote in event.quotes:
         assert event.body[quote.start : quote.end] == quote.text
-    assert (event.stances, event.topics) == ([], [])
+    assert all(m.sentiment is not None for e in event.entities for m in e.mentions)
+    for stance in event.stances:
+        assert stance.evidence
 
 
 def test_a_non_english_article_is_published_unenriched() -> None:
@@ -120,7 +122,7 @@ def test_stage_timings_reach_the_metrics() -> None:
     metrics = Metrics()
     Enricher(Settings(), metrics=metrics).process([_json(ENGLISH)])
     text = generate_latest(metrics.registry).decode()
-    for stage in ("normalise", "dedup", "entities", "quotes"):
+    for stage in ("normalise", "dedup", "entities", "quotes", "stance"):
         assert f'mediamon_stage_seconds_count{{stage="{stage}"}} 1.0' in text
 
 

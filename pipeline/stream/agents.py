@@ -25,7 +25,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import faust
 
@@ -351,35 +351,65 @@ async def _publish(
     metrics: Metrics,
     stopping: _Stopping,
 ) -> None:
-    """Send every outcome and wait until the broker acknowledged each; retry what failed with
-    backoff for as long as it takes (the batch's offsets stay uncommitted meanwhile). An output
-    refused for its size is replaced by a dead-letter record of its input. While the worker
-    stops, gives up after the grace period (``BatchAbandoned``)."""
+    """Deliver every outcome (see ``deliver``). An output refused for its size is replaced by a
+    dead-letter record of its input."""
     by_position = len(records) == len(outcomes)
     pending = [
         _address(topics, outcome, records[i] if by_position else None)
         for i, outcome in enumerate(outcomes)
     ]
+
+    def instead(output: _Output, error: BaseException) -> _Output | None:
+        smaller = _smaller(topics, output, error) if _too_large(error) else None
+        if smaller is not None:
+            log.error(
+                "the broker refused the %d-byte output of %s (%r); publishing a %d-byte"
+                " dead letter instead",
+                len(output.value),
+                _span([output.record] if output.record else []),
+                error,
+                len(smaller.value),
+            )
+        return smaller
+
+    await deliver(pending, stopping, lambda o, at: _count(o, metrics, at), instead)
+
+
+class Sendable(Protocol):
+    """An output ready to send: its topic, key and value."""
+
+    @property
+    def topic(self) -> Any: ...
+    @property
+    def key(self) -> bytes | None: ...
+    @property
+    def value(self) -> bytes: ...
+
+
+_S = TypeVar("_S", bound=Sendable)
+
+
+async def deliver(
+    outputs: Sequence[_S],
+    stopping: _Stopping,
+    acknowledged: Callable[[_S, datetime], None],
+    instead: Callable[[_S, BaseException], _S | None] = lambda output, error: None,
+) -> None:
+    """Send every output and wait until the broker acknowledged each (``acknowledged`` is
+    called for each, with the time); retry what failed with backoff for as long as it takes (the
+    batch's offsets stay uncommitted meanwhile), or send what ``instead`` gives for it. While
+    the worker stops, gives up after the grace period (``BatchAbandoned``)."""
+    pending = list(outputs)
     backoff = 0.5
     while pending:
         results = await _sent(pending, stopping)
-        acknowledged = datetime.now(UTC)
-        failed: list[_Output] = []
+        at = datetime.now(UTC)
+        failed: list[_S] = []
         for output, result in zip(pending, results, strict=True):
             if not isinstance(result, BaseException):
-                _count(output, metrics, acknowledged)
-            elif _too_large(result) and (smaller := _smaller(topics, output, result)):
-                log.error(
-                    "the broker refused the %d-byte output of %s (%r); publishing a %d-byte"
-                    " dead letter instead",
-                    len(output.value),
-                    _span([output.record] if output.record else []),
-                    result,
-                    len(smaller.value),
-                )
-                failed.append(smaller)
+                acknowledged(output, at)
             else:
-                failed.append(output)
+                failed.append(instead(output, result) or output)
         if failed:
             error = next((r for r in results if isinstance(r, BaseException)), None)
             log.warning(
@@ -396,7 +426,7 @@ async def _publish(
         pending = failed
 
 
-async def _sent(pending: Sequence[_Output], stopping: _Stopping) -> list[Any]:
+async def _sent(pending: Sequence[Sendable], stopping: _Stopping) -> list[Any]:
     """Send ``pending`` and wait for the broker's answer to each (a result or an exception),
     logging while the broker keeps silent; gives up if the worker stops meanwhile."""
     gathered = asyncio.gather(

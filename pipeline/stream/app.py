@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,11 +19,13 @@ class Topics:
     enriched: Any
     deadletter: Any
     duplicates: Any | None
+    alerts: Any | None = None
 
     @property
     def outputs(self) -> list[Any]:
         """Every topic the worker publishes to."""
-        return [t for t in (self.enriched, self.deadletter, self.duplicates) if t is not None]
+        outputs = (self.enriched, self.deadletter, self.duplicates, self.alerts)
+        return [t for t in outputs if t is not None]
 
 
 def stream_buffer_size(settings: Settings) -> int:
@@ -76,35 +79,51 @@ def broker_credentials(settings: Settings) -> faust.auth.Credentials | None:
     return None
 
 
+def raw_topic(app: faust.App, name: str, settings: Settings) -> Any:
+    """The topic ``name`` on ``app``, carrying raw bytes (we (de)serialise)."""
+    return app.topic(
+        name,
+        key_type=bytes,
+        value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
+        partitions=settings.partitions,
+    )
+
+
 def create_topics(app: faust.App, settings: Settings) -> Topics:
-    """Declare the ingest, enriched and dead-letter topics on ``app``."""
+    """Declare the ingest, enriched, dead-letter (duplicates) and alerts topics on ``app``."""
 
     def topic(name: str) -> Any:
-        return app.topic(
-            name,
-            key_type=bytes,
-            value_type=bytes,
-            key_serializer="raw",
-            value_serializer="raw",
-            partitions=settings.partitions,
-        )
+        return raw_topic(app, name, settings)
 
     return Topics(
         raw=topic(settings.topic_raw),
         enriched=topic(settings.topic_enriched),
         deadletter=topic(settings.topic_deadletter),
         duplicates=topic(settings.topic_duplicates) if settings.topic_duplicates else None,
+        alerts=topic(settings.topic_alerts),
     )
 
 
-def create_dedup_table(app: faust.App, settings: Settings) -> Any:
-    """The duplicate detector's memory: a global table (every worker sees every entry, as a
-    copy may land on any partition), backed by a compacted changelog topic so that a
-    restarted worker recovers what it had seen."""
+def create_dedup_table(
+    app: faust.App, settings: Settings, on_change: Callable[[str, Any], None]
+) -> Any:
+    """The duplicate detector's journal: a global table (every worker reads every partition of
+    it, as a copy may land on any partition), backed by a compacted changelog topic so that a
+    restarted worker recovers what it had seen. ``on_change(key, value)`` is called for every
+    changelog record the table reads (another worker's write, one of this worker's own coming
+    back, or one recovered at start; ``value`` None for a delete): the detector keeps its
+    index in memory and never reads the table, whose copy lags behind the changelog."""
+
+    async def changed(event: Any) -> None:
+        on_change(event.key, event.value)
+
     return app.GlobalTable(
         "dedup",
         default=None,
         schema=faust.Schema(key_serializer="json", value_serializer="json"),
         partitions=settings.partitions,
         use_partitioner=True,  # written from any partition's events: key decides the partition
+        on_changelog_event=changed,
     )

@@ -18,6 +18,8 @@ from pipeline.metrics import Metrics
 from pipeline.settings import Settings
 from pipeline.stream.agents import register_agents
 from pipeline.stream.app import create_app, create_dedup_table, create_topics
+from pipeline.stream.trends import register_trends
+from pipeline.stream.watch import register_watch
 from pipeline.transport.client import BrokerUnavailable, connection_options, ensure_topics
 
 log = logging.getLogger(__name__)
@@ -118,9 +120,13 @@ def build_worker(settings: Settings) -> faust.Worker:
         metrics.serve(settings.metrics_port)
     app = create_app(settings)
     topics = create_topics(app, settings)
-    enricher = Enricher(settings, dedup_store=create_dedup_table(app, settings), metrics=metrics)
+    # the table calls back for every changelog record it reads, only once the app runs
+    table = create_dedup_table(app, settings, lambda key, value: enricher.dedup.observe(key, value))
+    enricher = Enricher(settings, dedup_store=table, metrics=metrics)
     enricher.warm_up()
     register_agents(app, topics, enricher, metrics, settings)
+    register_trends(app, topics.enriched, metrics, settings)
+    register_watch(app, topics, metrics, settings)
     return Worker(app, loglevel=settings.log_level, quiet=True)
 
 

@@ -50,29 +50,46 @@ def _reachable(settings: Settings) -> Iterator[None]:
 
 
 def ensure_topics(settings: Settings) -> list[str]:
-    """Create the ingest topic and the output topics if missing; return those created."""
-    names = [settings.topic_raw, *settings.output_topics]
+    """Create the ingest topic, the output topics, the trend topics and the watch-rule topic
+    (one partition, compacted: the latest record of each rule id is the rule) if missing;
+    return those created."""
+    specs = [
+        NewTopic(name, settings.partitions, settings.replication_factor)
+        for name in [settings.topic_raw, *settings.output_topics, *settings.trend_topics]
+    ]
+    specs.append(
+        NewTopic(
+            settings.topic_watch,
+            1,
+            settings.replication_factor,
+            topic_configs={"cleanup.policy": "compact"},
+        )
+    )
     created = []
     with _reachable(settings):
         admin = KafkaAdminClient(**connection_options(settings))
         try:
             existing = set(admin.list_topics())
-            for name in names:
-                if name in existing:
+            for spec in specs:
+                if spec.name in existing:
                     continue
                 with contextlib.suppress(TopicAlreadyExistsError):
-                    admin.create_topics(
-                        [NewTopic(name, settings.partitions, settings.replication_factor)]
-                    )
-                    created.append(name)
+                    admin.create_topics([spec])
+                    created.append(spec.name)
         finally:
             admin.close()
     return created
 
 
-def push(settings: Settings, values: Iterable[bytes], topic: str | None = None) -> int:
-    """Produce each value to the ingest topic (or ``topic``), wait for the broker's
-    acknowledgement of every one, and return how many were sent."""
+def push(
+    settings: Settings,
+    values: Iterable[bytes | None],
+    topic: str | None = None,
+    keys: Iterable[bytes] | None = None,
+) -> int:
+    """Produce each value (with the key of the same position in ``keys``, if given; None is a
+    tombstone) to the ingest topic (or ``topic``), wait for the broker's acknowledgement of
+    every one, and return how many were sent."""
     with _reachable(settings):
         producer = KafkaProducer(
             **connection_options(settings),
@@ -80,12 +97,13 @@ def push(settings: Settings, values: Iterable[bytes], topic: str | None = None) 
             max_request_size=max(settings.max_message_bytes * 2, 1_048_576),
         )
     try:
-        futures = [producer.send(topic or settings.topic_raw, value) for value in values]
+        keyed = zip(values, keys, strict=True) if keys is not None else ((v, None) for v in values)
+        futures = [producer.send(topic or settings.topic_raw, v, k) for v, k in keyed]
         producer.flush()
         for future in futures:
             future.get(timeout=30)
     except KafkaError as exc:
-        raise BrokerUnavailable(f"the broker did not accept the articles: {exc}") from exc
+        raise BrokerUnavailable(f"the broker did not accept the records: {exc}") from exc
     finally:
         producer.close()
     return len(futures)
@@ -130,6 +148,36 @@ def tail(
                     return
             if idle_timeout is not None and time.monotonic() - last > idle_timeout:
                 return
+    finally:
+        consumer.close()
+
+
+def read_since(settings: Settings, topic: str, since_ms: int, timeout: float = 10.0) -> list[bytes]:
+    """The values of ``topic`` written since ``since_ms`` (epoch milliseconds) up to its end as
+    it is now, without a consumer group. A broker that cannot look offsets up by time (the
+    embedded one answers with the first offset) yields older records too; gives up on a
+    partition that sends nothing for ``timeout`` seconds."""
+    with _reachable(settings):
+        consumer = KafkaConsumer(**connection_options(settings), enable_auto_commit=False)
+    try:
+        partitions = _wait_for_partitions(consumer, topic, timeout)
+        if not partitions:
+            return []
+        consumer.assign(partitions)
+        ends = consumer.end_offsets(partitions)
+        starts = consumer.offsets_for_times({tp: since_ms for tp in partitions})
+        for tp in partitions:
+            start = starts.get(tp)
+            consumer.seek(tp, ends[tp] if start is None else min(start.offset, ends[tp]))
+        values: list[bytes] = []
+        last = time.monotonic()
+        while any(consumer.position(tp) < ends[tp] for tp in partitions):
+            for batch in consumer.poll(timeout_ms=200).values():
+                values.extend(record.value for record in batch)
+                last = time.monotonic()
+            if time.monotonic() - last > timeout:
+                break
+        return values
     finally:
         consumer.close()
 

@@ -118,7 +118,8 @@ def test_reference_article_entities(reference: EnrichedEvent) -> None:
 def test_reference_article_links(reference: EnrichedEvent) -> None:
     entities = {e.id: e for e in reference.entities}
     putin = entities["Q7747"]
-    assert {m.text for m in putin.mentions} == {"Vladimir Putin", "Putin"}
+    # his name, and the pronouns the stance stage resolves to him ("he added")
+    assert {m.text for m in putin.mentions} == {"Vladimir Putin", "Putin", "he", "He"}
     assert len(putin.mentions) >= 5
     usa = {m.text for m in entities["Q30"].mentions}
     assert {"U.S.", "Washington"} <= usa  # "a meeting with Washington": the government

@@ -17,17 +17,16 @@ from tests.conftest import settings_env
 pytestmark = pytest.mark.integration
 
 
-def test_ensure_topics_creates_the_three_topics_once(settings: Settings) -> None:
-    assert ensure_topics(settings) == [
-        settings.topic_raw,
-        settings.topic_enriched,
-        settings.topic_deadletter,
-    ]
+def test_ensure_topics_creates_the_topics_once(settings: Settings) -> None:
+    created = ensure_topics(settings)
+    assert created[:3] == [settings.topic_raw, settings.topic_enriched, settings.topic_deadletter]
+    assert {settings.topic_alerts, settings.topic_watch} <= set(created)
     assert ensure_topics(settings) == []
     admin = KafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
-    described = admin.describe_topics([settings.topic_raw])
+    described = admin.describe_topics([settings.topic_raw, settings.topic_watch])
     admin.close()
-    assert len(described[0]["partitions"]) == settings.partitions
+    partitions = {topic["name"]: len(topic["partitions"]) for topic in described}
+    assert partitions == {settings.topic_raw: settings.partitions, settings.topic_watch: 1}
 
 
 def test_push_then_tail_round_trips_values_in_order(settings: Settings) -> None:
