@@ -15,8 +15,11 @@ the nearest person named earlier in the same or the previous two sentences whose
 any ("Mr", "Mrs", "Ms"), fits the pronoun (there is no other gender check).
 The holder of a stance is the speaker of the quotation a mention sits in (the quotations
 stage), else ``author``, the article's own voice; a stance is reported when at least one of the
-holder's mentions of the target is polar, with the mean of those polar scores. Its evidence is
-the sentences of the mentions of its polarity; for a quoted holder, the quote's part of them.
+holder's mentions of the target is polar, with the mean of those polar scores. Within a
+sentence, a person or organisation followed by a verb of evaluation ("X called ...", "X accused
+...", "X praised ...") holds the stance towards what follows it, inside a quote or not. Its
+evidence is the sentences of the mentions of its polarity; for a quoted holder, the quote's
+part of them.
 
 Sentences of fewer than :data:`MIN_WORDS` words (captions, datelines) are not run through the
 model: their mentions are neutral (0.0).
@@ -378,9 +381,44 @@ def _finish(
     return entities, _stances(article, entities)
 
 
+_EVALUATES = re.compile(
+    r"\s+(?:(?:has|have|had|also|then|again|repeatedly|publicly|sharply)\s+)*"
+    r"(?:call|criticis|criticiz|slamm?|accus|blam|condemn|prais|hail|attack|denounc|welcom|"
+    r"thank|laud|reject|dismiss|describ|label|brand|urg|warn|scold|rebuk|mock|defend)"
+    r"\w*\b"
+)
+"""A verb after a person or organisation that makes them the holder of what follows."""
+
+
+def _evaluators(
+    body: str, entities: Sequence[Entity], sentences: Sentences, quotes: Sequence[Quote]
+) -> dict[int, list[tuple[int, int, Entity]]]:
+    """Per sentence: (where the verb ends, how far it reaches, entity) for "X called ...",
+    "X accused ...", "X praised ...": X holds the stance towards what follows, to the end of
+    the sentence, or of the quote that X's words are part of."""
+    found: dict[int, list[tuple[int, int, Entity]]] = defaultdict(list)
+    for entity in entities:
+        if entity.type not in (EntityType.PER, EntityType.ORG):
+            continue
+        for mention in entity.mentions:
+            verb = _EVALUATES.match(body, mention.end)
+            if verb is None:
+                continue
+            s_index = sentences.index(mention.start)
+            reach = next(
+                (q.end for q in quotes if q.start <= mention.start < q.end),
+                sentences.spans[s_index][1],
+            )
+            found[s_index].append((verb.end(), reach, entity))
+    for verbs in found.values():
+        verbs.sort(key=lambda v: v[0])
+    return found
+
+
 def _stances(article: _Article, entities: Sequence[Entity]) -> list[Stance]:
     quotes = sorted(article.quotes, key=lambda q: q.start)
     quote_starts = [q.start for q in quotes]
+    evaluators = _evaluators(article.body, entities, article.sentences, quotes)
     polar: dict[tuple[str, str | None, int], list[tuple[float, int, int]]] = defaultdict(list)
     for e_index, entity in enumerate(entities):
         for mention in entity.mentions:
@@ -388,13 +426,19 @@ def _stances(article: _Article, entities: Sequence[Entity]) -> list[Stance]:
             if polarity(score) == 0:
                 continue
             holder: tuple[str, str | None] | None = (AUTHOR, None)
-            s_start, s_end = article.sentences.spans[article.sentences.index(mention.start)]
+            s_index = article.sentences.index(mention.start)
+            s_start, s_end = article.sentences.spans[s_index]
             k = bisect_right(quote_starts, mention.start) - 1
             if k >= 0 and mention.end <= quotes[k].end:
                 quote = quotes[k]
                 holder = (quote.speaker, quote.speaker_id) if quote.speaker else None
                 # the evidence is the holder's words: the quote's part of the sentence
                 s_start, s_end = max(s_start, quote.start), min(s_end, quote.end)
+            before = [
+                e for end, reach, e in evaluators.get(s_index, ()) if end <= mention.start < reach
+            ]
+            if before:  # "X called the position of U.S. officials weak": X holds it
+                holder = (before[-1].name, before[-1].id)
             if holder is None or holder[1] == entity.id:
                 continue  # an unattributed quote, or a speaker about themselves
             polar[(holder[0], holder[1], e_index)].append((score, s_start, s_end))

@@ -133,6 +133,18 @@ def test_the_shipped_model_reads_clear_sentences(sentence: str, sign: int) -> No
     assert polarity(mention.sentiment) == sign
 
 
+def test_the_target_decides_the_polarity_in_one_sentence() -> None:
+    body = "Voters punished Tom Hale for the scandal and rewarded Anna Keller with a landslide win."
+    hale = entity(body, "local:tom-hale", "Tom Hale", PER)
+    keller = entity(body, "local:anna-keller", "Anna Keller", PER)
+    (entities, _) = analyse_stance([(body, [hale, keller], [])])[0]
+    scores = {e.id: e.sentiment for e in entities}
+    assert scores["local:tom-hale"] is not None
+    assert scores["local:anna-keller"] is not None
+    assert scores["local:tom-hale"] < -THRESHOLD
+    assert scores["local:anna-keller"] > THRESHOLD
+
+
 # -- mentions, entities and stances -------------------------------------------------------------
 
 
@@ -217,6 +229,28 @@ def test_the_speaker_of_a_quote_holds_the_stance_not_about_themselves() -> None:
     # Keller inside her own quote is not a stance of hers; outside it, the author's
     assert ("local:anna-keller", "local:anna-keller") not in by
     assert (None, "local:anna-keller") in by
+
+
+def test_who_calls_accuses_or_praises_holds_the_stance_towards_what_follows() -> None:
+    body = (
+        "Anna Keller accused Tom Hale of lying, the Dunmore Herald reported. "
+        "Hale resigned on Friday evening."
+    )
+    keller = entity(body, "local:anna-keller", "Anna Keller", PER)
+    hale = entity(body, "local:tom-hale", "Tom Hale", PER, "Hale")
+    herald = entity(body, "local:herald", "Dunmore Herald", EntityType.ORG)
+    report = quote(body, "Anna Keller accused Tom Hale of lying", herald)
+    (_, stances) = analyse_stance([(body, [keller, hale, herald], [report])], NEGATIVE)[0]
+    pairs = {(s.holder_id, s.target_id) for s in stances}
+    # inside the Herald's report, Keller holds the stance towards Hale; her own mention comes
+    # before her verb, so it stays the Herald's; the Herald itself, outside its report, and the
+    # next sentence are the author's
+    assert pairs == {
+        ("local:anna-keller", "local:tom-hale"),
+        ("local:herald", "local:anna-keller"),
+        (None, "local:tom-hale"),
+        (None, "local:herald"),
+    }
 
 
 def test_an_unattributed_quote_holds_no_stance() -> None:
