@@ -39,7 +39,16 @@ import numpy as np
 import onnxruntime as ort
 from tokenizers import Tokenizer
 
-from pipeline.models import Entity, EntityType, Mention, Quote, Span, Stance
+from pipeline.models import (
+    THRESHOLD,
+    Entity,
+    EntityType,
+    Mention,
+    Quote,
+    Span,
+    Stance,
+    polarity,
+)
 from pipeline.stages.sentences import Sentences
 
 __all__ = [
@@ -56,8 +65,6 @@ __all__ = [
 
 MODEL_DIR = Path(__file__).resolve().parent.parent / "data" / "stance"
 """The shipped model: ``model.onnx`` (int8) and ``tokenizer.json``."""
-THRESHOLD = 0.2
-"""A sentiment below -THRESHOLD is negative, above THRESHOLD positive."""
 MAX_TOKENS = 96
 """Longest model input in tokens; longer sentences are cut into windows around the mentions."""
 MIN_WORDS = 4
@@ -67,11 +74,6 @@ BATCH = 32
 AUTHOR = "author"
 START_MARK = "[unused0]"
 END_MARK = "[unused1]"
-
-
-def polarity(score: float) -> int:
-    """-1, 0 or 1: the reading of a sentiment score."""
-    return -1 if score < -THRESHOLD else (1 if score > THRESHOLD else 0)
 
 
 def sentiment(probabilities: np.ndarray) -> np.ndarray:

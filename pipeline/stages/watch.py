@@ -36,6 +36,7 @@ from pipeline.models import (
     StanceCondition,
     TopicCondition,
     WatchRule,
+    polarity,
 )
 
 log = logging.getLogger(__name__)
@@ -167,8 +168,8 @@ def _sentiment_fits(sentiment: float | None, condition: StanceCondition) -> bool
     """Whether a mention's sentiment has the condition's polarity and strength."""
     if sentiment is None or abs(sentiment) < condition.min_score:
         return False
-    polarity: Polarity = "negative" if sentiment < 0 else "positive" if sentiment > 0 else "neutral"
-    return condition.polarity in (None, polarity)
+    reading: Polarity = _POLARITY[polarity(sentiment)]
+    return condition.polarity in (None, reading)
 
 
 def _stances(condition: StanceCondition, index: _Index, i: int) -> list[Evidence]:

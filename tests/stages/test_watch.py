@@ -255,6 +255,10 @@ def test_a_stance_also_matches_the_targets_sentiment_inside_the_holders_quote() 
     assert "sentiment -0.70" in found.summary
     assert match(rule(stances=[condition]), event(westmark_sentiment=0.5)) is None
     assert match(rule(stances=[condition]), event(westmark_sentiment=None)) is None
+    # -0.15 reads as neutral (the +-0.2 reading of a sentiment), not negative
+    assert match(rule(stances=[condition]), event(westmark_sentiment=-0.15)) is None
+    neutral = condition | {"polarity": "neutral"}
+    assert match(rule(stances=[neutral]), event(westmark_sentiment=-0.15)) is not None
     strong = condition | {"min_score": 0.8}
     assert match(rule(stances=[strong]), event(westmark_sentiment=-0.7)) is None
     # the same sentiment outside a quote by the holder is not the holder's stance
