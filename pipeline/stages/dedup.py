@@ -31,8 +31,10 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import logging
 import re
 import struct
+from collections import OrderedDict
 from collections.abc import MutableMapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -59,15 +61,17 @@ _BIN_BITS: Final = 7
 SIGNATURE_SIZE: Final = 1 << _BIN_BITS
 """MinHash positions per signature (bins of the one-permutation hash)."""
 BANDS: Final = 16
-"""LSH bands, i.e. bucket keys written per indexed article."""
+"""LSH bands, i.e. buckets an indexed article is a member of."""
 BUCKET_CAP: Final = 16
 """Most articles remembered per LSH bucket (the earliest are kept)."""
 MAX_CANDIDATES: Final = 32
 """Most candidates whose full signature is compared per check."""
 SWEEP_PER_CHECK: Final = 2
-"""Expired articles evicted from the tail of the arrival queue on every check."""
+"""Expired articles forgotten (oldest first) on every check."""
 MAX_EVICT_PER_CHECK: Final = 16
-"""Most articles a single check evicts to honour ``max_entries`` (after the cap is lowered)."""
+"""Most articles a single check forgets to honour ``max_entries`` (after the cap is lowered)."""
+
+log = logging.getLogger(__name__)
 
 _EMPTY: Final = 1 << 32
 _LOW32: Final = (1 << 32) - 1
@@ -207,14 +211,6 @@ def estimate_similarity(a: tuple[int, ...], b: tuple[int, ...]) -> float:
     return sum(x == y for x, y in zip(a, b, strict=True)) / SIGNATURE_SIZE
 
 
-def _encode(sig: tuple[int, ...]) -> str:
-    return base64.b64encode(struct.pack(_SIG_FORMAT, *sig)).decode("ascii")
-
-
-def _decode(text: str) -> tuple[int, ...]:
-    return struct.unpack(_SIG_FORMAT, base64.b64decode(text))
-
-
 def _rows_for(threshold: float) -> int:
     """Rows per band: the most for which a pair at ``threshold`` is a candidate >= 99.5%."""
     rows = 1
@@ -224,13 +220,73 @@ def _rows_for(threshold: float) -> int:
     return rows
 
 
-def _band_keys(sig: tuple[int, ...], rows: int) -> list[str]:
+def _band_keys(sig: tuple[int, ...], rows: int) -> list[int]:
+    """The LSH bucket keys of a signature: one 64-bit hash per band (band and rows included)."""
     keys = []
     for band in range(BANDS):
-        chunk = struct.pack(f"<{rows}I", *sig[band * rows : (band + 1) * rows])
-        digest = hashlib.blake2b(chunk, digest_size=8).hexdigest()
-        keys.append(f"b:{rows}:{band}:{digest}")
+        chunk = struct.pack(f"<BB{rows}I", band, rows, *sig[band * rows : (band + 1) * rows])
+        keys.append(int.from_bytes(hashlib.blake2b(chunk, digest_size=8).digest(), "little"))
     return keys
+
+
+@dataclass(frozen=True, slots=True)
+class _Record:
+    """What the index remembers of one article; its journal value is :meth:`to_json`."""
+
+    id: str
+    seen_at: float
+    url: str | None
+    hash: str
+    sig: bytes | None
+    """The packed signature (None for a body too short, or an exact copy)."""
+    rows: int
+    answer: Duplicate | None
+
+    @property
+    def root(self) -> str:
+        """The first copy of this article's group."""
+        return self.id if self.answer is None else self.answer.of
+
+    def signature(self) -> tuple[int, ...]:
+        assert self.sig is not None
+        return struct.unpack(_SIG_FORMAT, self.sig)
+
+    def band_keys(self) -> list[int]:
+        return [] if self.sig is None else _band_keys(self.signature(), self.rows)
+
+    def to_json(self) -> dict[str, Any]:
+        answer = self.answer
+        return {
+            "t": self.seen_at,
+            "u": self.url,
+            "h": self.hash,
+            "s": None if self.sig is None else base64.b64encode(self.sig).decode("ascii"),
+            "r": self.rows,
+            "d": None if answer is None else [answer.of, answer.kind.value, answer.similarity],
+        }
+
+    @classmethod
+    def from_json(cls, article_id: str, value: Any) -> _Record:
+        """The record of a journal value; raises ValueError (or TypeError) when malformed."""
+        if not isinstance(value, dict):
+            raise TypeError(f"a record must be an object, got {type(value).__name__}")
+        sig = value["s"]
+        packed = None if sig is None else base64.b64decode(sig, validate=True)
+        if packed is not None and len(packed) != struct.calcsize(_SIG_FORMAT):
+            raise ValueError(f"a signature must be {struct.calcsize(_SIG_FORMAT)} bytes")
+        answer = value["d"]
+        url = value["u"]
+        return cls(
+            id=article_id,
+            seen_at=float(value["t"]),
+            url=None if url is None else str(url),
+            hash=str(value["h"]),
+            sig=packed,
+            rows=int(value["r"]),
+            answer=None
+            if answer is None
+            else Duplicate(str(answer[0]), DuplicateKind(answer[1]), float(answer[2])),
+        )
 
 
 class DuplicateIndex:
@@ -242,36 +298,28 @@ class DuplicateIndex:
     new body under a known id (an updated article at the same URL) keeps that answer too.
     The first copy is the first one *checked*: the index keeps no order by ``seen_at``.
 
-    State lives in ``store``, any ``MutableMapping[str, Any]`` (a dict, or a Faust table,
-    changelog-backed, so a restarted worker remembers). Only ``get``, ``[]``, ``[]=``,
-    ``del``, ``in`` and ``len`` are used, never iteration; every value is JSON (lists, dicts
-    with string keys, str, int, float, None) and is always re-assigned, never mutated in place.
-    Keys:
+    The index lives in memory: one record per article (seen time, canonical URL, content
+    hash, signature, answer), pointers from each URL and content hash to the first article
+    that had it, and the LSH buckets. Its durable form is ``journal``, any
+    ``MutableMapping[str, Any]`` (a dict offline; in the stream a Faust global table backed by
+    a compacted changelog topic): one JSON value per article under ``a:<article_id>``, written
+    once when the article is recorded and deleted when it is forgotten, never updated. The
+    index is built from the journal's content when it is created, and follows the records
+    written elsewhere through :meth:`observe`: another worker's, the changelog recovered at
+    start, this index's own coming back (recognised and ignored). Keys without the ``a:``
+    prefix are not the index's and are left alone.
 
-    * ``a:<article_id>`` -> the article's record: ``{"t": seen_at, "u": url, "h": hash,
-      "s": base64 signature or None, "r": rows per band, "d": [of, kind, similarity] or None,
-      "q": queue position}``; written last, it marks the check as complete.
-    * ``u:<canonical_url>``, ``h:<content_hash>`` -> ``[article_id, seen_at]`` of the first
-      article with that URL / hash (a duplicate's id resolves to its group's first copy).
-    * ``b:<rows>:<band>:<hash>`` -> ``[[article_id, seen_at], ...]``: an LSH bucket, at most
-      :data:`BUCKET_CAP` articles, earliest first.
-    * ``q`` -> ``[head, tail]`` and ``q:<n>`` -> article_id: the arrival queue (below).
-
-    Bounded state. An entry whose ``seen_at`` is more than ``window_s`` before the article
-    being checked is ignored and deleted when a check touches it. To bound the store without
-    ever scanning it, every newly recorded article is appended to a FIFO queue of keys
-    (``q:<n>``, with head and tail counters under ``q``); each check then evicts from the
-    tail the articles beyond ``max_entries`` (so at most ``max_entries`` articles are
-    remembered) and up to :data:`SWEEP_PER_CHECK` expired ones. Evicting an article deletes
-    its record, the ``u:``/``h:`` pointers it owns and its bucket memberships: O(BANDS) work.
-    The worker may also call :meth:`evict` (e.g. on a timer, or every N articles) to sweep
-    expired articles in bulk when traffic is low. Per remembered article the store holds at
-    most ``4 + BANDS`` keys (buckets are shared), about 1.5 kB in all.
+    Bounded state. An article whose ``seen_at`` is more than ``window_s`` before the article
+    being checked is ignored, and forgotten when a check touches it. Articles are kept in
+    arrival order; each check forgets from the oldest end the articles beyond ``max_entries``
+    (at most :data:`MAX_EVICT_PER_CHECK`) and up to :data:`SWEEP_PER_CHECK` expired ones; the
+    worker also calls :meth:`evict` on a timer to sweep expired articles in bulk. Forgetting an
+    article removes it from the pointers and buckets and deletes its journal value.
     """
 
     def __init__(
         self,
-        store: MutableMapping[str, Any],
+        journal: MutableMapping[str, Any] | None = None,
         *,
         threshold: float = 0.8,
         window_s: float = 7 * 86400,
@@ -283,16 +331,21 @@ class DuplicateIndex:
             raise ValueError(f"window_s must be positive, got {window_s!r}")
         if max_entries is not None and max_entries < 1:
             raise ValueError(f"max_entries must be at least 1, got {max_entries!r}")
-        self._store = store
+        self._journal: MutableMapping[str, Any] = {} if journal is None else journal
         self.threshold = threshold
         self.window_s = float(window_s)
         self.max_entries = max_entries
         self._rows = _rows_for(threshold)
+        self._records: OrderedDict[str, _Record] = OrderedDict()  # arrival order
+        self._urls: dict[str, str] = {}
+        self._hashes: dict[str, str] = {}
+        self._buckets: dict[int, list[str]] = {}
+        for key, value in list(self._journal.items()):
+            self.observe(key, value)
 
     def __len__(self) -> int:
-        """Articles remembered (queue length; may briefly count a few already forgotten)."""
-        head, tail = self._queue()
-        return head - tail
+        """Articles remembered."""
+        return len(self._records)
 
     def check(
         self,
@@ -303,74 +356,66 @@ class DuplicateIndex:
         body: str,
         seen_at: float,
     ) -> Duplicate | None:
-        """None for a first copy (which is recorded), else the Duplicate it is a copy of."""
-        store = self._store
-        record = store.get("a:" + article_id)
-        if record is not None:
-            if not self._expired(record["t"], seen_at):
-                return _answer(record)
-            self._forget(article_id, record)  # a sighting outside the window: start afresh
+        """None for a first copy, else the Duplicate it is a copy of; the article is recorded
+        (one journal write) unless it was already."""
+        known = self._records.get(article_id)
+        if known is not None:
+            if not self._expired(known.seen_at, seen_at):
+                return known.answer
+            self._forget(known)  # a sighting outside the window: start afresh
 
-        url_key = "u:" + canonical_url if canonical_url else None
-        hash_key = "h:" + content_hash
         found: Duplicate | None = None
-        url_owner = self._pointer(url_key, article_id, seen_at) if url_key else None
+        url_owner = self._owner(self._urls, canonical_url or None, article_id, seen_at)
         if url_owner is not None:
             found = Duplicate(url_owner, DuplicateKind.URL, 1.0)
-        hash_owner = self._pointer(hash_key, article_id, seen_at)
+        hash_owner = self._owner(self._hashes, content_hash, article_id, seen_at)
         if found is None and hash_owner is not None:
             found = Duplicate(hash_owner, DuplicateKind.CONTENT, 1.0)
 
         # An exact copy's signature equals its original's: no need to compute or index it.
         sig = signature(body) if found is None or found.kind is DuplicateKind.URL else None
-        buckets: dict[str, list[list[Any]]] = {}
-        dirty: set[str] = set()
-        if sig is not None:
-            for key in _band_keys(sig, self._rows):
-                entries = store.get(key)
-                if entries is None:
-                    buckets[key] = []
-                    continue
-                live = [e for e in entries if not self._expired(e[1], seen_at)]
-                if len(live) != len(entries):
-                    dirty.add(key)
-                buckets[key] = live
-            if found is None:
-                found = self._nearest(sig, buckets, article_id, seen_at)
-
-        # Record: pointers and buckets first, the queue, then the record (commit marker).
-        if url_key is not None and url_owner is None:
-            store[url_key] = [article_id, seen_at]
-        if hash_owner is None:
-            store[hash_key] = [article_id, seen_at]
-        for key, live in buckets.items():
-            if len(live) < BUCKET_CAP and all(e[0] != article_id for e in live):
-                live = [*live, [article_id, seen_at]]
-                dirty.add(key)
-            if key in dirty:
-                if live:
-                    store[key] = live
-                elif key in store:
-                    del store[key]
-        head, tail = self._queue()
-        store[f"q:{head}"] = article_id
-        store["q"] = [head + 1, tail]
-        store["a:" + article_id] = {
-            "t": seen_at,
-            "u": canonical_url or None,
-            "h": content_hash,
-            "s": None if sig is None else _encode(sig),
-            "r": self._rows,
-            "d": None if found is None else [found.of, found.kind.value, found.similarity],
-            "q": head,
-        }
+        if sig is not None and found is None:
+            found = self._nearest(sig, article_id, seen_at)
+        record = _Record(
+            id=article_id,
+            seen_at=seen_at,
+            url=canonical_url or None,
+            hash=content_hash,
+            sig=None if sig is None else struct.pack(_SIG_FORMAT, *sig),
+            rows=self._rows,
+            answer=found,
+        )
+        self._remember(record)
+        self._journal["a:" + article_id] = record.to_json()
         self._sweep(seen_at, SWEEP_PER_CHECK, MAX_EVICT_PER_CHECK)
         return found
+
+    def observe(self, key: str, value: Any) -> None:
+        """Take in a journal record written elsewhere (``value`` None: deleted there). One of
+        this index's own, seen again, changes nothing; a malformed one is logged and skipped."""
+        if not isinstance(key, str) or not key.startswith("a:"):
+            return
+        article_id = key[2:]
+        known = self._records.get(article_id)
+        if value is None:
+            if known is not None:
+                self._forget(known, delete=False)
+            return
+        try:
+            record = _Record.from_json(article_id, value)
+        except (KeyError, IndexError, TypeError, ValueError) as exc:
+            log.warning("skipping a malformed duplicate-index record %r: %r", key, exc)
+            return
+        if known is not None:
+            if known.seen_at == record.seen_at:
+                return
+            self._forget(known, delete=False)
+        self._remember(record)
 
     def evict(self, now: float, *, budget: int = 10_000) -> int:
         """Forget articles seen more than ``window_s`` before ``now`` (oldest first).
 
-        Walks the arrival queue from its tail and stops at the first article still inside the
+        Walks the articles in arrival order and stops at the first one still inside the
         window or after ``budget`` articles; also honours ``max_entries``. Returns how many
         articles were forgotten.
         """
@@ -381,116 +426,86 @@ class DuplicateIndex:
     def _expired(self, then: float, now: float) -> bool:
         return now - then > self.window_s
 
-    def _queue(self) -> tuple[int, int]:
-        value = self._store.get("q")
-        if value is None:
-            return 0, 0
-        return int(value[0]), int(value[1])
-
-    def _pointer(self, key: str, article_id: str, seen_at: float) -> str | None:
-        """The group's first copy for a live ``u:``/``h:`` pointer of another article."""
-        value = self._store.get(key)
-        if value is None:
+    def _owner(
+        self, pointers: dict[str, str], key: str | None, article_id: str, now: float
+    ) -> str | None:
+        """The group's first copy for a live URL/hash pointer to another article."""
+        if key is None:
             return None
-        owner, then = value[0], value[1]
-        if self._expired(then, seen_at):
-            del self._store[key]
+        owner = pointers.get(key)
+        if owner is None or owner == article_id:
             return None
-        if owner == article_id:  # left by an earlier, interrupted check of this article
+        record = self._records[owner]
+        if self._expired(record.seen_at, now):
+            self._forget(record)
             return None
-        record = self._store.get("a:" + owner)
-        if record is None:  # the owner was forgotten or its check never completed
-            return None
-        root = _root(owner, record)
+        root = record.root
         return None if root == article_id else root  # a first copy seen again after eviction
 
-    def _nearest(
-        self,
-        sig: tuple[int, ...],
-        buckets: dict[str, list[list[Any]]],
-        article_id: str,
-        seen_at: float,
-    ) -> Duplicate | None:
+    def _nearest(self, sig: tuple[int, ...], article_id: str, now: float) -> Duplicate | None:
         hits: dict[str, int] = {}
-        for entries in buckets.values():
-            for entry in entries:
-                if entry[0] != article_id:
-                    hits[entry[0]] = hits.get(entry[0], 0) + 1
+        for key in _band_keys(sig, self._rows):
+            for member in self._buckets.get(key, ()):
+                if member != article_id:
+                    hits[member] = hits.get(member, 0) + 1
         if not hits:
             return None
         ranked = sorted(hits, key=lambda c: -hits[c])[:MAX_CANDIDATES]  # stable: earliest first
         best: Duplicate | None = None
         for candidate in ranked:
-            record = self._store.get("a:" + candidate)
-            if record is None or record["s"] is None or self._expired(record["t"], seen_at):
+            record = self._records[candidate]
+            if self._expired(record.seen_at, now):
+                self._forget(record)
                 continue
-            root = _root(candidate, record)
-            if root == article_id:
+            root = record.root
+            if root == article_id or record.sig is None:
                 continue
-            similarity = estimate_similarity(sig, _decode(record["s"]))
+            similarity = estimate_similarity(sig, record.signature())
             if similarity >= self.threshold and (best is None or similarity > best.similarity):
                 best = Duplicate(root, DuplicateKind.NEAR, similarity)
         return best
 
+    def _remember(self, record: _Record) -> None:
+        """Index a record: the newest in arrival order, the owner of its URL and hash when
+        they have none, a member of its buckets while they have room."""
+        self._records[record.id] = record
+        for pointers, pointer in ((self._urls, record.url), (self._hashes, record.hash)):
+            if pointer is not None and pointers.get(pointer) is None:
+                pointers[pointer] = record.id
+        for key in record.band_keys():
+            members = self._buckets.setdefault(key, [])
+            if len(members) < BUCKET_CAP:
+                members.append(record.id)
+
+    def _forget(self, record: _Record, *, delete: bool = True) -> None:
+        """Drop a record from the index, and (``delete``) its value from the journal."""
+        del self._records[record.id]
+        for pointers, pointer in ((self._urls, record.url), (self._hashes, record.hash)):
+            if pointer is not None and pointers.get(pointer) == record.id:
+                del pointers[pointer]
+        for key in record.band_keys():
+            members = self._buckets.get(key)
+            if members is not None and record.id in members:
+                members.remove(record.id)
+                if not members:
+                    del self._buckets[key]
+        if delete and "a:" + record.id in self._journal:
+            del self._journal["a:" + record.id]
+
     def _sweep(self, now: float, expired_budget: int, cap_budget: int) -> int:
-        """Evict from the queue tail: articles beyond max_entries (at most ``cap_budget``),
-        then expired ones (at most ``expired_budget``). Returns how many were forgotten."""
-        store = self._store
-        head, tail = self._queue()
-        over_cap = 0 if self.max_entries is None else head - tail - self.max_entries
+        """Forget the oldest articles: those beyond max_entries (at most ``cap_budget``), then
+        expired ones (at most ``expired_budget``). Returns how many were forgotten."""
+        over_cap = 0 if self.max_entries is None else len(self._records) - self.max_entries
         over_cap = min(over_cap, cap_budget)
-        start, forgotten, steps = tail, 0, expired_budget + max(over_cap, 0) + SWEEP_PER_CHECK
-        while tail < head and steps > 0:
-            steps -= 1
-            slot = f"q:{tail}"
-            article_id = store.get(slot)
-            record = None if article_id is None else store.get("a:" + article_id)
-            if article_id is not None and record is not None and record["q"] == tail:
-                if over_cap > 0:
-                    over_cap -= 1
-                elif expired_budget > 0 and self._expired(record["t"], now):
-                    expired_budget -= 1
-                else:
-                    break
-                self._forget(article_id, record)
-                forgotten += 1
-            # else: a stale slot (article forgotten, or recorded again later): just drop it
-            if slot in store:
-                del store[slot]
-            tail += 1
-        if tail != start:
-            store["q"] = [head, tail]
+        forgotten = 0
+        while self._records:
+            oldest = next(iter(self._records.values()))
+            if over_cap > 0:
+                over_cap -= 1
+            elif expired_budget > 0 and self._expired(oldest.seen_at, now):
+                expired_budget -= 1
+            else:
+                break
+            self._forget(oldest)
+            forgotten += 1
         return forgotten
-
-    def _forget(self, article_id: str, record: dict[str, Any]) -> None:
-        """Delete an article's record, the pointers it owns and its bucket memberships."""
-        store = self._store
-        pointers = ["h:" + record["h"]] + (["u:" + record["u"]] if record["u"] else [])
-        for key in pointers:
-            value = store.get(key)
-            if value is not None and value[0] == article_id:
-                del store[key]
-        if record["s"] is not None:
-            for key in _band_keys(_decode(record["s"]), int(record["r"])):
-                entries = store.get(key)
-                if entries is None:
-                    continue
-                remaining = [e for e in entries if e[0] != article_id]
-                if not remaining:
-                    del store[key]
-                elif len(remaining) != len(entries):
-                    store[key] = remaining
-        if "a:" + article_id in store:
-            del store["a:" + article_id]
-
-
-def _root(article_id: str, record: dict[str, Any]) -> str:
-    answer = record["d"]
-    return article_id if answer is None else str(answer[0])
-
-
-def _answer(record: dict[str, Any]) -> Duplicate | None:
-    answer = record["d"]
-    if answer is None:
-        return None
-    return Duplicate(str(answer[0]), DuplicateKind(answer[1]), float(answer[2]))

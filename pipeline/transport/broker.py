@@ -24,6 +24,9 @@ EMBEDDED_BROKER_SETTINGS: dict[str, float | int] = {
     # Tansu 0.6 reports a partition's high watermark as the last batch's base offset + 1, so
     # after a multi-record batch Faust's table recovery stops early: one record per batch.
     "producer_batch_bytes": 1,
+    # Tansu answers a fetch that waits for new records late (up to ~0.6 s with Faust's 1.5 s
+    # wait); with a short wait the worker sees new records within a few milliseconds.
+    "fetch_wait_s": 0.1,
 }
 """What a worker against the embedded broker needs besides its address."""
 

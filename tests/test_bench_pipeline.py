@@ -1,0 +1,83 @@
+"""The pure helpers of ``bench/bench_pipeline.py`` (figures, ratios, goals, schedule)."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[1] / "bench" / "bench_pipeline.py"
+
+
+@pytest.fixture(scope="module")
+def bench() -> Any:
+    spec = importlib.util.spec_from_file_location("bench_pipeline", SCRIPT)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_percentiles_interpolate_between_ranks(bench: Any) -> None:
+    values = [4.0, 1.0, 3.0, 2.0, 5.0]
+    assert bench.percentile(values, 0) == 1.0
+    assert bench.percentile(values, 50) == 3.0
+    assert bench.percentile(values, 100) == 5.0
+    assert bench.percentile(values, 90) == pytest.approx(4.6)
+    assert bench.percentile([7.0], 99) == 7.0
+    latencies = [0.1] * 98 + [3.0, 9.0]
+    assert bench.percentile(latencies, 50) == pytest.approx(0.1)
+    assert bench.percentile(latencies, 99) == pytest.approx(3.0 + 0.01 * 6.0)
+
+
+def test_percentile_of_nothing_or_out_of_range_is_refused(bench: Any) -> None:
+    with pytest.raises(ValueError, match="no values"):
+        bench.percentile([], 50)
+    with pytest.raises(ValueError, match="q must be"):
+        bench.percentile([1.0], 101)
+
+
+def test_ratios_are_none_when_a_side_is_missing(bench: Any) -> None:
+    assert bench.ratio(30.0, 20.0) == 1.5
+    assert bench.ratio(None, 20.0) is None
+    assert bench.ratio(30.0, None) is None
+    assert bench.ratio(30.0, 0.0) is None
+
+
+def test_goals_compare_in_their_direction(bench: Any) -> None:
+    assert bench.goal_met("e2e_vs_bare", 1.0) is True
+    assert bench.goal_met("e2e_vs_bare", 0.99) is False
+    assert bench.goal_met("latency_p99_s", 2.0) is True
+    assert bench.goal_met("latency_p99_s", 2.5) is False
+    assert bench.goal_met("two_vs_one", None) is None
+
+
+def test_steady_schedule_spaces_sends_evenly(bench: Any) -> None:
+    assert bench.steady_schedule(4.0, 1.0) == [0.0, 0.25, 0.5, 0.75]
+    assert len(bench.steady_schedule(12.5, 30.0)) == 375
+    assert bench.steady_schedule(0.0, 10.0) == []
+
+
+def test_results_hold_the_headline_keys(bench: Any) -> None:
+    runs = {
+        "bare": bench.Run("bare", 100, 38_000, 10.0, cpu_ms=95.0),
+        "naive": bench.Run("naive", 100, 38_000, 12.5, 1, peak_rss_mb=[200.0]),
+        "one": bench.Run("one", 100, 38_000, 8.0, 1, peak_rss_mb=[340.0]),
+        "two": bench.Run("two", 100, 38_000, 5.0, 2, peak_rss_mb=[330.0, 350.0]),
+    }
+    latency = bench.Latency(6.25, 30.0, 187, 0, 0.4, 0.9, 1.2, 1.5)
+    document = bench.results(runs, latency, {"cores": 2}, {})
+    assert document["e2e_vs_bare"] == pytest.approx(1.25)
+    assert document["e2e_vs_naive"] == pytest.approx(1.5625)
+    assert document["two_vs_one"] == pytest.approx(1.6)
+    assert document["latency_p99_s"] == 1.2
+    assert document["peak_rss_mb"] == 350.0  # the largest Mediamon worker, not the naive agent
+    assert document["articles"] == 100
+    assert document["machine"] == {"cores": 2}
+    assert document["goals"]["two_vs_one"]["met"] is False
+    assert document["runs"]["one"]["words_per_s"] == pytest.approx(4750.0)
