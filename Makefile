@@ -4,7 +4,7 @@ PYTHON ?= python3
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test lint typecheck unit schemas deploy-test clean
+.PHONY: install demo test lint typecheck unit schemas deploy-test bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,14 @@ schemas: install
 # Prometheus and docker-compose; they skip when those are missing (.ci/run installs them).
 deploy-test: install
 	$(BIN)/pytest -q tests/deploy
+
+# Throughput, latency and memory next to bare spaCy and a naive Faust agent (about 10 minutes;
+# writes bench/results.json). BENCH_DATA is any directory of articles; BENCH_ARGS for instance
+# "--articles 200 --runs one,two", or "--profile DIR" with py-spy installed ('.[bench]').
+BENCH_DATA ?= ../shared/data/bbc_news
+BENCH_ARGS ?=
+bench: install
+	$(BIN)/python bench/bench_pipeline.py $(BENCH_DATA) $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .mediamon-data .mypy_cache .ruff_cache .pytest_cache .hypothesis

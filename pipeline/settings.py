@@ -81,6 +81,12 @@ class Settings(BaseSettings):
         description="Most bytes the worker's producer batches per partition. Set 1 for the"
         " embedded Tansu broker, whose high watermarks are wrong after multi-record batches.",
     )
+    fetch_wait_s: float = Field(
+        1.5,
+        gt=0,
+        description="Longest the broker may hold the worker's fetch when there is nothing new"
+        " (Faust's 1.5 s). Set 0.1 for the embedded Tansu broker, which answers late.",
+    )
     data_dir: Path = Field(Path(".mediamon-data"), description="Worker state directory.")
 
     # Processing

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import faust
+from faust.transport.drivers import aiokafka as faust_aiokafka
 
 from pipeline.settings import Settings
 
@@ -35,11 +36,30 @@ def stream_buffer_size(settings: Settings) -> int:
     return max(4 * settings.batch_size, 16)
 
 
+def consumer_class(fetch_wait_s: float) -> type[faust_aiokafka.Consumer]:
+    """Faust's Kafka consumer, with ``fetch_wait_s`` as the longest the broker may hold a fetch
+    that finds nothing new (Faust fixes it at 1.5 s; the embedded broker answers such a fetch
+    late when it waits that long: records waited up to 0.6 s before the worker saw them)."""
+    wait_ms = round(fetch_wait_s * 1000)
+
+    class ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
+        def _create_worker_consumer(self, transport: Any) -> Any:
+            consumer = super()._create_worker_consumer(transport)
+            consumer._fetch_max_wait_ms = wait_ms  # read when it starts its fetcher
+            return consumer
+
+    class Consumer(faust_aiokafka.Consumer):
+        def _new_consumer_thread(self) -> faust_aiokafka.AIOKafkaConsumerThread:
+            return ConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+    return Consumer
+
+
 def create_app(settings: Settings) -> faust.App:
     """A Faust app for ``settings``: no web server (metrics have their own port), in-memory
     table store rebuilt from changelogs, short group timeouts from the settings, a small
     stream buffer (backpressure: a slow agent or broker pauses fetching)."""
-    return faust.App(
+    app = faust.App(
         settings.app_id,
         broker=settings.broker,
         store="memory://",
@@ -62,6 +82,9 @@ def create_app(settings: Settings) -> faust.App:
         producer_max_batch_size=settings.producer_batch_bytes,
         broker_credentials=broker_credentials(settings),
     )
+    # this app's transport only (the class attribute stays Faust's)
+    app.transport.Consumer = consumer_class(settings.fetch_wait_s)  # type: ignore[misc]
+    return app
 
 
 def broker_credentials(settings: Settings) -> faust.auth.Credentials | None:
