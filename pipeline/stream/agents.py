@@ -49,7 +49,7 @@ class BatchAbandoned(Exception):
     """The worker is stopping and a batch could not be completed within the grace period."""
 
 
-class _Stopping:
+class Stopping:
     """Whether the app is stopping, and whether its grace period for a batch is over."""
 
     def __init__(self, app: faust.App, grace_s: float) -> None:
@@ -104,7 +104,7 @@ def register_agents(
 ) -> None:
     """Attach the enrich agent and the housekeeping timer to ``app``."""
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="enrich")
-    stopping = _Stopping(app, SHUTDOWN_GRACE_S)
+    stopping = Stopping(app, SHUTDOWN_GRACE_S)
 
     @app.agent(topics.raw, name="enrich")
     async def enrich(stream: Any) -> AsyncIterator[None]:
@@ -112,14 +112,14 @@ def register_agents(
         async for events in stream.take_events(
             settings.batch_size, within=settings.batch_timeout_s
         ):
-            _hold(events)
+            hold(events)
             records = [to_record(event) for event in events]
             metrics.consumed.labels(topic=settings.topic_raw).inc(len(records))
             metrics.batch_size.observe(len(records))
             try:
                 await _process(loop, executor, enricher, topics, metrics, records, stopping)
             except BatchAbandoned as exc:
-                _leave_uncommitted(events)
+                leave_uncommitted(events)
                 log.warning(
                     "stopping: gave up the batch of %d at %s (%s); it stays uncommitted and"
                     " is processed again after the restart",
@@ -128,7 +128,7 @@ def register_agents(
                     exc,
                 )
                 return  # take nothing more: no later offset may be committed past this batch
-            _release(events)
+            release(events)
             yield None
 
     async def commit_on_shutdown(sender: Any, /, *args: Any, **kwargs: Any) -> None:
@@ -197,19 +197,19 @@ async def commit_acked(consumer: Any, attempts: int = 5, timeout_s: float = 10.0
             return
 
 
-def _hold(events: Sequence[Any]) -> None:
+def hold(events: Sequence[Any]) -> None:
     """Keep the batch's offsets uncommittable whatever ``take_events`` does with its events."""
     for event in events:
         event.message.incref()
 
 
-def _release(events: Sequence[Any]) -> None:
+def release(events: Sequence[Any]) -> None:
     """Every output of the batch is acknowledged: its offsets may be committed."""
     for event in events:
         event.ack()
 
 
-def _leave_uncommitted(events: Sequence[Any]) -> None:
+def leave_uncommitted(events: Sequence[Any]) -> None:
     """Give the batch up: mark its messages done, so that Faust's shutdown stops waiting for
     them, without acknowledging them to the consumer (their offsets are never committed)."""
     for event in events:
@@ -232,7 +232,7 @@ async def _process(
     topics: Topics,
     metrics: Metrics,
     records: Sequence[RawRecord],
-    stopping: _Stopping,
+    stopping: Stopping,
 ) -> None:
     """Enrich and publish one batch until every output is acknowledged. Anything unexpected
     is logged and the batch is tried again (an exception escaping the agent would let Faust
@@ -349,7 +349,7 @@ async def _publish(
     records: Sequence[RawRecord],
     outcomes: Sequence[Outcome],
     metrics: Metrics,
-    stopping: _Stopping,
+    stopping: Stopping,
 ) -> None:
     """Deliver every outcome (see ``deliver``). An output refused for its size is replaced by a
     dead-letter record of its input."""
@@ -391,7 +391,7 @@ _S = TypeVar("_S", bound=Sendable)
 
 async def deliver(
     outputs: Sequence[_S],
-    stopping: _Stopping,
+    stopping: Stopping,
     acknowledged: Callable[[_S, datetime], None],
     instead: Callable[[_S, BaseException], _S | None] = lambda output, error: None,
 ) -> None:
@@ -426,7 +426,7 @@ async def deliver(
         pending = failed
 
 
-async def _sent(pending: Sequence[Sendable], stopping: _Stopping) -> list[Any]:
+async def _sent(pending: Sequence[Sendable], stopping: Stopping) -> list[Any]:
     """Send ``pending`` and wait for the broker's answer to each (a result or an exception),
     logging while the broker keeps silent; gives up if the worker stops meanwhile."""
     gathered = asyncio.gather(

@@ -65,9 +65,9 @@ from pipeline.stages.trends import (
 from pipeline.stream.agents import (
     SHUTDOWN_GRACE_S,
     BatchAbandoned,
-    _leave_uncommitted,
-    _Stopping,
+    Stopping,
     deliver,
+    leave_uncommitted,
 )
 from pipeline.stream.app import raw_topic
 
@@ -151,7 +151,7 @@ class Trends:
         self.changed: set[tuple[str, int]] = set()
         """(term key, window start) counted since the last publication."""
         self.gauges = TopGauges(metrics, settings.trends_top_n)
-        self.stopping = _Stopping(app, SHUTDOWN_GRACE_S)
+        self.stopping = Stopping(app, SHUTDOWN_GRACE_S)
         for outcome in ARTICLE_OUTCOMES:
             metrics.trend_articles.labels(outcome=outcome)
         metrics.table_entries.labels(table="trends").set(0)
@@ -324,7 +324,7 @@ def register_trends(app: faust.App, enriched: Any, metrics: Metrics, settings: S
             try:
                 await trends.forward(events)
             except BatchAbandoned as exc:
-                _leave_uncommitted(events)
+                leave_uncommitted(events)
                 log.warning("stopping: left %d enriched records uncounted (%s)", len(events), exc)
                 return
             except Exception:  # a bug must not stop the worker

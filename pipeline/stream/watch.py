@@ -39,12 +39,12 @@ from pipeline.stages.watch import WatchRules, alerts, describe
 from pipeline.stream.agents import (
     SHUTDOWN_GRACE_S,
     BatchAbandoned,
-    _hold,
-    _leave_uncommitted,
-    _release,
+    Stopping,
     _span,
-    _Stopping,
     deliver,
+    hold,
+    leave_uncommitted,
+    release,
     to_record,
 )
 from pipeline.stream.app import Topics
@@ -77,7 +77,7 @@ class RuleFollower:
         if self._thread.is_alive():
             self._thread.join(timeout=5)
 
-    async def wait_ready(self, stopping: _Stopping) -> None:
+    async def wait_ready(self, stopping: Stopping) -> None:
         """Return once the rules are read; give up (``BatchAbandoned``) if the worker stops
         meanwhile."""
         while not self.ready.is_set():
@@ -154,7 +154,7 @@ def register_watch(app: faust.App, topics: Topics, metrics: Metrics, settings: S
     """Attach the alert agent and the watch-topic reader to ``app``."""
     rules = WatchRules(file_rules(settings), on_change=metrics.watch_rules.set)
     follower = RuleFollower(settings, rules)
-    stopping = _Stopping(app, SHUTDOWN_GRACE_S)
+    stopping = Stopping(app, SHUTDOWN_GRACE_S)
     published = metrics.published.labels(topic=settings.topic_alerts)
 
     def acknowledged(output: _AlertOutput, at: datetime) -> None:
@@ -175,14 +175,14 @@ def register_watch(app: faust.App, topics: Topics, metrics: Metrics, settings: S
         async for events in stream.take_events(
             settings.batch_size, within=settings.batch_timeout_s
         ):
-            _hold(events)
+            hold(events)
             try:
                 await follower.wait_ready(stopping)
                 outputs = _outputs(topics.alerts, events, rules.active)
                 await deliver(outputs, stopping, acknowledged)
             except BatchAbandoned as exc:
-                _leave_uncommitted(events)
+                leave_uncommitted(events)
                 log.warning("stopping: %d enriched events left unmatched (%s)", len(events), exc)
                 return
-            _release(events)
+            release(events)
             yield None

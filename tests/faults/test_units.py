@@ -52,19 +52,19 @@ class FakeEvent:
 def test_a_held_batch_is_acked_on_release_not_when_take_events_acks_it() -> None:
     consumer = FakeConsumer()
     events = [FakeEvent(consumer, offset) for offset in range(3)]
-    agents._hold(events)
+    agents.hold(events)
     for event in events:  # take_events' finally (the generator closed mid-batch)
         event.ack()
     assert consumer.acked == []
-    agents._release(events)
+    agents.release(events)
     assert consumer.acked == [0, 1, 2]
 
 
 def test_release_before_the_take_events_ack_acks_once() -> None:
     consumer = FakeConsumer()
     events = [FakeEvent(consumer, offset) for offset in range(2)]
-    agents._hold(events)
-    agents._release(events)
+    agents.hold(events)
+    agents.release(events)
     assert consumer.acked == []
     for event in events:
         event.ack()
@@ -74,8 +74,8 @@ def test_release_before_the_take_events_ack_acks_once() -> None:
 def test_a_given_up_batch_is_never_acked() -> None:
     consumer = FakeConsumer()
     events = [FakeEvent(consumer, offset) for offset in range(2)]
-    agents._hold(events)
-    agents._leave_uncommitted(events)
+    agents.hold(events)
+    agents.leave_uncommitted(events)
     for event in events:
         event.ack()
         event.ack()
@@ -146,7 +146,7 @@ def _publish(
     enriched: FakeTopic, deadletter: FakeTopic, batch: list[tuple[RawRecord, DeadLetter]]
 ) -> None:
     topics = Topics(raw=None, enriched=enriched, deadletter=deadletter, duplicates=None)
-    stopping = agents._Stopping(FakeApp(stopping=False), 0)  # type: ignore[arg-type]
+    stopping = agents.Stopping(FakeApp(stopping=False), 0)  # type: ignore[arg-type]
     records, outcomes = [r for r, _ in batch], [o for _, o in batch]
     asyncio.run(agents._publish(topics, records, outcomes, Metrics(model="test"), stopping))
 
@@ -189,7 +189,7 @@ def test_while_stopping_an_unanswered_batch_is_given_up() -> None:
         deadletter=FakeTopic("dl", lambda v, a: ...),
         duplicates=None,
     )
-    stopping = agents._Stopping(FakeApp(stopping=True), 0)  # type: ignore[arg-type]
+    stopping = agents.Stopping(FakeApp(stopping=True), 0)  # type: ignore[arg-type]
     record, letter = _letter(b"lost in the post", 0)
     with pytest.raises(agents.BatchAbandoned):
         asyncio.run(agents._publish(topics, [record], [letter], Metrics(model="t"), stopping))
