@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import faust
+from aiokafka.structs import TopicPartition
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
 from pipeline.settings import Settings
@@ -52,7 +53,33 @@ def consumer_class(fetch_wait_s: float) -> type[faust_aiokafka.Consumer]:
         def _new_consumer_thread(self) -> faust_aiokafka.AIOKafkaConsumerThread:
             return ConsumerThread(self, loop=self.loop, beacon=self.beacon)
 
+        async def perform_seek(self) -> None:
+            await super().perform_seek()
+            await rewind_uncommitted(self)
+
     return Consumer
+
+
+async def rewind_uncommitted(consumer: Any) -> None:
+    """Seek the stream partitions this group never committed back to their first offset.
+
+    Faust seeks back to the committed offsets after it discards records fetched while its flow
+    was stopped (a worker starting or rebalancing), but a partition with no committed offset is
+    left where the fetcher stood: a record fetched and discarded there was never processed, and
+    once a later one was committed it was lost for good. Seeking such a partition to its
+    beginning is what the ``earliest`` reset policy means; what was processed but not yet
+    committed is processed again (at least once). Changelog partitions are the tables' own
+    business and are left alone."""
+    streams = {name for channel in consumer.app.topics for name in channel.topics}
+    never = [
+        tp
+        for tp in consumer.assignment()
+        if tp.topic in streams and consumer._committed_offset.get(tp) is None
+    ]
+    if never:
+        await consumer._thread.seek_to_beginning(*(TopicPartition(*tp) for tp in never))
+        for tp in never:
+            consumer._read_offset[tp] = None
 
 
 def create_app(settings: Settings) -> faust.App:

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 import pytest
-from aiokafka.errors import (  # type: ignore[import-untyped]
+from aiokafka.errors import (
     KafkaTimeoutError,
     MessageSizeTooLargeError,
 )
