@@ -114,7 +114,8 @@ class Enricher:
         sentence = "The spokesman for the council in Leeds said the service would resume."
         detect_language(sentence)
         recognise(self.nlp, [sentence], 1)
-        load_model()
+        if self.settings.stance_enabled:
+            load_model()
         self.tagger.tag(None, sentence, [], [], self.iptc.classify(None, sentence))
 
     def process(self, records: Sequence[RawRecord]) -> list[Outcome]:
@@ -164,6 +165,8 @@ class Enricher:
         """Sentiment on every mention and entity, and stances, for the whole batch in shared
         inference calls (article by article when that fails); an article this stage fails on
         keeps its entities and quotes, without sentiment or stances (logged)."""
+        if not self.settings.stance_enabled:
+            return
         items = [item for item in analysis.pending if item.index in analysis.entities]
         try:
             _stance_of(analysis, items)

@@ -118,6 +118,12 @@ class Settings(BaseSettings):
         description="The NER pipeline: 'bundled' (Mediamon's CoNLL-trained model with the"
         " knowledge-base entity ruler), an installed spaCy package, or a pipeline directory.",
     )
+    stance_enabled: bool = Field(
+        True,
+        description="Score the sentiment of every mention and the stances (the stance model is"
+        " about half of the worker's CPU per article); false: events carry no sentiment and"
+        " no stances.",
+    )
     iptc_model: Path | None = Field(
         None,
         description="Weights of the IPTC stage's linear model (JSON written by"

@@ -81,6 +81,16 @@ def test_an_english_article_is_enriched_with_entities_pointing_into_the_body(
         assert stance.evidence
 
 
+def test_with_stance_disabled_events_carry_no_sentiment_and_no_stances() -> None:
+    settings = Settings(stance_enabled=False)
+    (event,) = _events(Enricher(settings, clock=lambda: NOW).process([_json(ENGLISH)]))
+    assert {"Leeds", "Sarah Collins"} <= {e.name for e in event.entities}
+    assert [q.speaker for q in event.quotes] == ["Sarah Collins"]  # the other stages still run
+    assert all(e.sentiment is None for e in event.entities)
+    assert all(m.sentiment is None for e in event.entities for m in e.mentions)
+    assert event.stances == []
+
+
 def test_a_non_english_article_is_published_unenriched() -> None:
     (event,) = _events(Enricher(Settings()).process([_json(GERMAN)]))
     assert event.language == "de"

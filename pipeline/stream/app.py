@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -11,6 +12,8 @@ from aiokafka.structs import TopicPartition
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
 from pipeline.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -68,15 +71,21 @@ async def rewind_uncommitted(consumer: Any) -> None:
     left where the fetcher stood: a record fetched and discarded there was never processed, and
     once a later one was committed it was lost for good. Seeking such a partition to its
     beginning is what the ``earliest`` reset policy means; what was processed but not yet
-    committed is processed again (at least once). Changelog partitions are the tables' own
-    business and are left alone."""
-    streams = {name for channel in consumer.app.topics for name in channel.topics}
-    never = [
+    committed is processed again (at least once), as on a partition Faust seeks back to its
+    commit. Changelog partitions are the tables' own business and are left alone."""
+    changelogs = set(consumer.app.tables.changelog_topics)
+    streams = {name for channel in consumer.app.topics for name in channel.topics} - changelogs
+    never = sorted(
         tp
         for tp in consumer.assignment()
         if tp.topic in streams and consumer._committed_offset.get(tp) is None
-    ]
+    )
     if never:
+        log.info(
+            "never committed, read from their beginning: %s (last read offsets %s)",
+            ", ".join(f"{tp.topic}[{tp.partition}]" for tp in never),
+            [consumer._read_offset.get(tp) for tp in never],
+        )
         await consumer._thread.seek_to_beginning(*(TopicPartition(*tp) for tp in never))
         for tp in never:
             consumer._read_offset[tp] = None

@@ -20,12 +20,15 @@ class Thread:
         self.rewound.extend(partitions)
 
 
-def test_only_never_committed_stream_partitions_are_rewound() -> None:
+def test_only_never_committed_stream_partitions_are_rewound_changelogs_never() -> None:
     raw0, raw1 = TP("raw", 0), TP("raw", 1)
     changelog = TP("app-dedup-changelog", 0)
     thread = Thread()
     consumer = SimpleNamespace(
-        app=SimpleNamespace(topics=[SimpleNamespace(topics=("raw",))]),
+        app=SimpleNamespace(
+            topics=[SimpleNamespace(topics=("raw",)), SimpleNamespace(topics=(changelog.topic,))],
+            tables=SimpleNamespace(changelog_topics={changelog.topic}),
+        ),
         assignment=lambda: {raw0, raw1, changelog},
         _committed_offset={raw0: 12},
         _read_offset={raw0: 12, raw1: 3},
@@ -40,7 +43,10 @@ def test_only_never_committed_stream_partitions_are_rewound() -> None:
 def test_nothing_is_sought_when_every_stream_partition_was_committed() -> None:
     thread = Thread()
     consumer = SimpleNamespace(
-        app=SimpleNamespace(topics=[SimpleNamespace(topics=("raw",))]),
+        app=SimpleNamespace(
+            topics=[SimpleNamespace(topics=("raw",))],
+            tables=SimpleNamespace(changelog_topics=set()),
+        ),
         assignment=lambda: {TP("raw", 0)},
         _committed_offset={TP("raw", 0): 1},
         _read_offset={},
