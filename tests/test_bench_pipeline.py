@@ -69,12 +69,17 @@ def test_results_hold_the_headline_keys(bench: Any) -> None:
         "naive": bench.Run("naive", 100, 38_000, 12.5, 1, peak_rss_mb=[200.0]),
         "one": bench.Run("one", 100, 38_000, 8.0, 1, peak_rss_mb=[340.0]),
         "two": bench.Run("two", 100, 38_000, 5.0, 2, peak_rss_mb=[330.0, 350.0]),
+        "one_no_stance": bench.Run("one_no_stance", 100, 38_000, 4.0, 1, peak_rss_mb=[300.0]),
     }
     latency = bench.Latency(6.25, 30.0, 187, 0, 0.4, 0.9, 1.2, 1.5)
     document = bench.results(runs, latency, {"cores": 2}, {})
     assert document["e2e_vs_bare"] == pytest.approx(1.25)
     assert document["e2e_vs_naive"] == pytest.approx(1.5625)
     assert document["two_vs_one"] == pytest.approx(1.6)
+    assert document["e2e_no_stance_vs_bare"] == pytest.approx(2.5)
+    assert "e2e_no_stance_vs_bare" not in document["goals"]  # a figure, not one of the goals
+    lines = bench.summary_lines(document)
+    assert any(line.startswith("stance off vs bare spaCy") and "2.50" in line for line in lines)
     assert document["latency_p99_s"] == 1.2
     assert document["peak_rss_mb"] == 350.0  # the largest Mediamon worker, not the naive agent
     assert document["articles"] == 100
