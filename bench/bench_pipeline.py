@@ -11,7 +11,9 @@ of them, in name order, go through four runs, one after the other, on one embedd
 2. ``naive``: ``bench/naive_agent.py``, a Faust agent calling ``nlp(text)`` per message;
 3. ``one``: a real ``mediamon worker`` process, fed the articles' raw bytes on its ingest topic,
    timed until every enriched (or dead-letter) event has been received from its topics;
-4. ``two``: two ``mediamon worker`` processes in one consumer group on the same partitions.
+4. ``two``: two ``mediamon worker`` processes in one consumer group on the same partitions;
+5. ``one_no_stance``: run 3 with ``MEDIAMON_STANCE_ENABLED=false`` (what the stance model
+   costs; no goal).
 
 The texts of runs 1 and 2 are each article's title and body as Mediamon's normaliser extracts
 them, so all four runs read the same words; words/s counts whitespace-separated words of those
@@ -21,11 +23,13 @@ their outputs; then the clock starts, the articles are pushed (spread evenly ove
 partitions) and the clock stops at the last output received. Bare spaCy is warmed up on a few
 texts before it is timed.
 
-Latency: after its throughput run the one-worker setup gets a steady load of half the rate it
+Latency: after its throughput run, once its processes are idle again (the trend agents finish
+counting what the run left), the one-worker setup gets a steady load of half the rate it
 reached, for ``--latency-seconds``, with articles that follow the measured ones in DIR (the
 corpus wraps around when it runs out; the table says how many were repeats). An event's
 latency is the time it was received here less its ``ingested_at`` (the ingest message's
-timestamp, taken when the producer sent it). Peak RSS is each worker's ``VmHWM``.
+timestamp, taken when the producer sent it), split at its ``processed_at`` into the time in
+the worker and the time to reach a subscriber. Peak RSS is each worker's ``VmHWM``.
 
 CPU ms/article is the CPU time (user + system, from ``/proc``) the run's processes spent per
 article while it was timed (this process for bare spaCy), and ``broker`` the embedded
@@ -212,6 +216,19 @@ def cpu_seconds(pid: int | None) -> float:
     except (OSError, TypeError):
         return 0.0
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def settle(pids: Sequence[int | None], busy: float = 0.1, timeout: float = 60.0) -> float:
+    """Wait until the processes ``pids`` together use less than ``busy`` of a core over a
+    second (their agents done with what the last run left: trend terms, changelogs), at most
+    ``timeout`` seconds; how long it took."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        before = sum(cpu_seconds(pid) for pid in pids)
+        time.sleep(1.0)
+        if sum(cpu_seconds(pid) for pid in pids) - before < busy:
+            break
+    return time.monotonic() - started
 
 
 def peak_rss_mb(pid: int) -> float | None:
@@ -487,6 +504,12 @@ class Latency:
     p95_s: float
     p99_s: float
     max_s: float
+    worker_p50_s: float | None = None
+    """Ingest to ``processed_at``: waiting in the topic and the batch, and the NLP."""
+    worker_p99_s: float | None = None
+    delivery_p50_s: float | None = None
+    """``processed_at`` to received: publishing, the broker and the subscriber's fetch."""
+    delivery_p99_s: float | None = None
 
 
 def steady_load(
@@ -510,12 +533,15 @@ def steady_load(
         producer.send(stream.payload(articles[i % len(articles)]))
     producer.flush()
     collector.wait_for(base + len(schedule), 120 + seconds, stream.alive)
-    latencies = []
+    latencies, in_worker, delivery = [], [], []
     for received, value in collector.received[base:]:
         event = orjson.loads(value)
         if event.get("record_type") == "enriched":
             ingested = datetime.fromisoformat(event["ingested_at"]).timestamp()
+            processed = datetime.fromisoformat(event["processed_at"]).timestamp()
             latencies.append(received - ingested)
+            in_worker.append(processed - ingested)
+            delivery.append(received - processed)
     return Latency(
         rate=rate,
         seconds=seconds,
@@ -525,6 +551,10 @@ def steady_load(
         p95_s=percentile(latencies, 95),
         p99_s=percentile(latencies, 99),
         max_s=max(latencies),
+        worker_p50_s=percentile(in_worker, 50),
+        worker_p99_s=percentile(in_worker, 99),
+        delivery_p50_s=percentile(delivery, 50),
+        delivery_p99_s=percentile(delivery, 99),
     )
 
 
@@ -716,6 +746,12 @@ def summary_lines(document: dict[str, Any]) -> list[str]:
             f" {latency['p50_s']:.2f}s, p95 {latency['p95_s']:.2f}s, p99 {latency['p99_s']:.2f}s,"
             f" max {latency['max_s']:.2f}s"
         )
+        if latency.get("worker_p50_s") is not None:
+            lines.append(
+                f"  ingest to processed_at p50 {latency['worker_p50_s']:.2f}s, p99"
+                f" {latency['worker_p99_s']:.2f}s; processed_at to received p50"
+                f" {latency['delivery_p50_s']:.2f}s, p99 {latency['delivery_p99_s']:.2f}s"
+            )
     one = document["runs"].get("one")
     if one and one["stage_ms"]:
         stages = ", ".join(f"{k} {v:.1f}" for k, v in sorted(one["stage_ms"].items()))
@@ -775,6 +811,7 @@ def main(argv: list[str] | None = None) -> int:
                 run = timed_push(stream, producer, collector, measured, args.profile)
                 console.print(f"{name}: {run.articles_per_s:.1f} articles/s")
                 if name == "one" and args.latency_seconds > 0:
+                    settle([p.pid for p in stream.processes] + [stream.broker_pid])
                     latency = steady_load(
                         stream,
                         producer,
