@@ -30,10 +30,11 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import onnxruntime as ort
@@ -65,12 +66,15 @@ __all__ = [
 
 MODEL_DIR = Path(__file__).resolve().parent.parent / "data" / "stance"
 """The shipped model: ``model.onnx`` (int8) and ``tokenizer.json``."""
+T = TypeVar("T")
 MAX_TOKENS = 96
 """Longest model input in tokens; longer sentences are cut into windows around the mentions."""
 MIN_WORDS = 4
 """Shorter sentences carry no stance and are not run through the model."""
 BATCH = 32
-"""Windows per inference call."""
+"""Most windows per inference call."""
+PADDING = 1.25
+"""Longest window of an inference call, as a multiple of its shortest (see :func:`chunks`)."""
 AUTHOR = "author"
 START_MARK = "[unused0]"
 END_MARK = "[unused1]"
@@ -230,14 +234,28 @@ class StanceModel:
             (i, w) for i, windows in enumerate(self.encoder.windows(texts, spans)) for w in windows
         ]
         flat.sort(key=lambda item: len(item[1].ids))
-        for lo in range(0, len(flat), BATCH):
-            chunk = flat[lo : lo + BATCH]
+        for chunk in chunks(flat, key=lambda item: len(item[1].ids)):
             ids, mask = pad([w for _, w in chunk])
             (logits,) = self.session.run(["logits"], {"input_ids": ids, "attention_mask": mask})
             for row, (i, window) in enumerate(chunk):
                 scores = np.asarray(logits[row, window.positions], dtype=np.float32)
                 out[i][window.targets] = _softmax(scores)
         return out
+
+
+def chunks(items: Sequence[T], key: Callable[[T], int], size: int = BATCH) -> Iterator[list[T]]:
+    """``items`` (sorted by ``key``, their length in tokens) cut into inference calls of at
+    most ``size``, each padded to at most ``PADDING`` times its shortest item. One article's
+    sentences run from a few tokens to ``MAX_TOKENS``: in one call, most of the work would go
+    to padding, which made a lone article cost twice as much per sentence as a full batch."""
+    chunk: list[T] = []
+    for item in items:
+        if chunk and (len(chunk) == size or key(item) > PADDING * key(chunk[0])):
+            yield chunk
+            chunk = []
+        chunk.append(item)
+    if chunk:
+        yield chunk
 
 
 def _softmax(x: np.ndarray) -> np.ndarray:

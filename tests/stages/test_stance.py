@@ -13,14 +13,17 @@ from pipeline.enrich import Enricher
 from pipeline.models import EnrichedEvent, Entity, EntityType, Quote, RawRecord
 from pipeline.settings import Settings
 from pipeline.stages.stance import (
+    BATCH,
     END_MARK,
     MAX_TOKENS,
     MODEL_DIR,
     START_MARK,
     THRESHOLD,
     Encoder,
+    PADDING,
     StanceModel,
     analyse_stance,
+    chunks,
     polarity,
 )
 from tests.stages.test_quotes import entity
@@ -352,3 +355,12 @@ def test_a_stance_failure_leaves_the_article_enriched_without_stance(
     assert failed.stances == []
     assert all(e.sentiment is not None for e in scored.entities)
     assert "stance stage failed on 0.json" in caplog.text
+
+
+def test_inference_calls_pad_little_and_keep_every_window_in_order() -> None:
+    lengths = sorted([3, 4, 4, 5, 9, 10, 11, 12, 30, 31, 96] + [20] * 40)
+    calls = list(chunks(lengths, key=lambda n: n))
+    assert [n for call in calls for n in call] == lengths
+    assert all(len(call) <= BATCH for call in calls)
+    assert all(call[-1] <= PADDING * call[0] for call in calls)
+    assert calls[:2] == [[3], [4, 4, 5]]  # 4 would pad 3 by more than PADDING allows
