@@ -64,9 +64,10 @@ __all__ = [
     "sentiment",
 ]
 
+T = TypeVar("T")
+
 MODEL_DIR = Path(__file__).resolve().parent.parent / "data" / "stance"
 """The shipped model: ``model.onnx`` (int8) and ``tokenizer.json``."""
-T = TypeVar("T")
 MAX_TOKENS = 96
 """Longest model input in tokens; longer sentences are cut into windows around the mentions."""
 MIN_WORDS = 4

@@ -43,7 +43,9 @@ def stream_buffer_size(settings: Settings) -> int:
 def consumer_class(fetch_wait_s: float) -> type[faust_aiokafka.Consumer]:
     """Faust's Kafka consumer, with ``fetch_wait_s`` as the longest the broker may hold a fetch
     that finds nothing new (Faust fixes it at 1.5 s; the embedded broker answers such a fetch
-    late when it waits that long: records waited up to 0.6 s before the worker saw them)."""
+    late when it waits that long: records waited up to 0.6 s before the worker saw them), and
+    that reads never-committed partitions from their beginning after Faust seeks back to the
+    committed offsets (:func:`rewind_uncommitted`)."""
     wait_ms = round(fetch_wait_s * 1000)
 
     class ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
