@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from pipeline.models import Entity, EntityType, Quote
 from pipeline.stages.kb import KnowledgeBase, default_kb
+from pipeline.stages.titles import TitleResolver
 
 __all__ = ["CUES", "Attribution", "find_attributions", "find_quotes"]
 
@@ -100,13 +101,6 @@ _NP_STOP = _wordset(
     "on at by with from about into over under against this these those said says told"
 )
 _DETERMINERS = _wordset("the a an his her their its our my one some many several two")
-_TITLES = _wordset(
-    "spokesman spokeswoman spokesperson minister president secretary chancellor premier "
-    "governor senator sen. rep. representative ambassador official aide adviser advisor "
-    "director chairman chairwoman chair leader general gen. candidate nominee mayor chief "
-    "envoy diplomat lawyer attorney analyst commander king queen pope prime congressman "
-    "congresswoman speaker manager ceo founder professor economist expert pollster"
-)
 _WEEKDAYS = "Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday"
 _AFTER_CUE = re.compile(
     r"(?:,?\s+(?:on\s+)?(?:"
@@ -199,7 +193,7 @@ class _Finder:
         spans.sort(key=lambda s: (s[0], -s[1]))
         self.mentions = spans
         self.mention_starts = [s[0] for s in spans]
-        self.title_cache: dict[tuple[str, str], bool] = {}
+        self.titles = TitleResolver(body, spans, kb)
         self.out: list[Attribution] = []
         self.group = 0
 
@@ -445,7 +439,7 @@ class _Finder:
             return None
         if head.endswith("ly") and head[0].islower():
             return None
-        entity = self._entity_in(start, b) or self._resolve_title(start, b)
+        entity = self._entity_in(start, b) or self.titles.resolve(start, b)
         return _Speaker(start, b, entity)
 
     def _appositive_subject(
@@ -530,7 +524,7 @@ class _Finder:
             return _Speaker(start, start + len(first), self._resolve_pronoun(start, first.lower()))
         if first[0].islower() and first.lower() not in _DETERMINERS:
             return None
-        entity = self._entity_in(start, end) or self._resolve_title(start, end)
+        entity = self._entity_in(start, end) or self.titles.resolve(start, end)
         return _Speaker(start, end, entity)
 
     def _mention_at(self, a: int, b: int) -> tuple[int, int, Entity] | None:
@@ -569,42 +563,6 @@ class _Finder:
                 return entity
             k -= 1
         return None
-
-    def _resolve_title(self, start: int, end: int) -> Entity | None:
-        words = [w.lower().strip(".,") for w in self.body[start:end].split()]
-        titles = [w for w in words if w in _TITLES]
-        if not titles or words[0] not in ("the", "a", "an", "his", "her", "their", "its"):
-            return None
-        title = titles[-1]
-        k = bisect_right(self.mention_starts, start) - 1
-        while k >= 0:
-            _m_start, m_end, entity = self.mentions[k]
-            k -= 1
-            if entity.type is not EntityType.PER or m_end > start:
-                continue
-            if self._has_title(entity, title):
-                return entity
-        return None
-
-    def _has_title(self, entity: Entity, title: str) -> bool:
-        key = (entity.id, title)
-        known = self.title_cache.get(key)
-        if known is None:
-            known = self.title_cache[key] = self._title_of(entity, title)
-        return known
-
-    def _title_of(self, entity: Entity, title: str) -> bool:
-        entry = self.kb.entries.get(entity.id)
-        if entry is not None and any(title in r.title.casefold().split() for r in entry.roles):
-            return True
-        for mention in entity.mentions:
-            context = self.body[max(0, mention.start - 60) : mention.start].lower()
-            if title in re.findall(r"[\w.]+", context)[-5:]:
-                return True
-            after = self.body[mention.end : mention.end + 40].lower()
-            if title in re.findall(r"[\w.]+", after)[:4]:
-                return True
-        return False
 
     def _emit(
         self,

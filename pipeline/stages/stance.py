@@ -12,7 +12,9 @@ negative, above 0.2 positive, neutral between) is the most probable class.
 
 Person mentions include the pronouns he, she, him, her, his and himself/herself, resolved to
 the nearest person named earlier in the same or the previous two sentences whose honorific, if
-any ("Mr", "Mrs", "Ms"), fits the pronoun (there is no other gender check).
+any ("Mr", "Mrs", "Ms"), fits the pronoun (there is no other gender check), and title phrases
+("the senator", "the foreign minister") resolved to the nearest person named before them who
+holds that title (``pipeline/stages/titles.py``, shared with the quotations stage).
 The holder of a stance is the speaker of the quotation a mention sits in (the quotations
 stage), else ``author``, the article's own voice; a stance is reported when at least one of the
 holder's mentions of the target is polar, with the mean of those polar scores. Within a
@@ -50,7 +52,9 @@ from pipeline.models import (
     Stance,
     polarity,
 )
+from pipeline.stages.kb import default_kb
 from pipeline.stages.sentences import Sentences
+from pipeline.stages.titles import title_mentions
 
 __all__ = [
     "MODEL_DIR",
@@ -362,9 +366,10 @@ def analyse_stance(
 def _prepare(body: str, entities: Sequence[Entity], quotes: Sequence[Quote]) -> _Article:
     spans = Sentences.of(body)
     pronouns = _pronoun_mentions(body, entities, spans)
+    titles = title_mentions(body, entities, default_kb())
     merged = []
     for entity in entities:
-        extra = pronouns.get(entity.id)
+        extra = pronouns.get(entity.id, []) + titles.get(entity.id, [])
         if extra:
             mentions = sorted([*entity.mentions, *extra], key=lambda m: m.start)
             entity = entity.model_copy(update={"mentions": mentions})

@@ -192,6 +192,28 @@ def test_a_pronoun_with_no_person_close_before_it_stays_unlinked() -> None:
     assert [m.text for m in entities[0].mentions] == ["Tom Hale"]
 
 
+def test_a_title_phrase_joins_the_person_who_holds_the_title() -> None:
+    body = (
+        "Senator Jane Roe toured the mill in Dunmore. Tom Hale, a farmer, met the group there. "
+        "Workers said the senator had betrayed them. The mayor was not invited."
+    )
+    roe = entity(body, "local:jane-roe", "Jane Roe", PER)
+    hale = entity(body, "local:tom-hale", "Tom Hale", PER)
+    (entities, stances) = analyse_stance([(body, [roe, hale], [])], FixedModel([1, 0, 0]))[0]
+    texts = {e.id: [m.text for m in e.mentions] for e in entities}
+    # "the senator" is Jane Roe (named with the title) though Tom Hale was named last; no one
+    # was named as mayor, so "The mayor" stays unlinked
+    assert texts == {
+        "local:jane-roe": ["Jane Roe", "the senator"],
+        "local:tom-hale": ["Tom Hale"],
+    }
+    title = entities[0].mentions[1]
+    assert body[title.start : title.end] == "the senator"
+    assert title.sentiment is not None
+    assert title.sentiment < -THRESHOLD
+    assert ("author", "Jane Roe") in {(s.holder, s.target) for s in stances}
+
+
 def test_mentions_and_entities_get_scores_and_the_author_holds_the_stance() -> None:
     body = "Critics attacked Tom Hale over the failed bridge. Hale resigned on Friday."
     hale = entity(body, "local:tom-hale", "Tom Hale", PER, "Hale")
