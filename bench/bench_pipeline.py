@@ -218,17 +218,16 @@ def cpu_seconds(pid: int | None) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def settle(pids: Sequence[int | None], busy: float = 0.1, timeout: float = 60.0) -> float:
+def settle(pids: Sequence[int | None], busy: float = 0.1, timeout: float = 60.0) -> None:
     """Wait until the processes ``pids`` together use less than ``busy`` of a core over a
     second (their agents done with what the last run left: trend terms, changelogs), at most
-    ``timeout`` seconds; how long it took."""
-    started = time.monotonic()
-    while time.monotonic() - started < timeout:
+    ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
         before = sum(cpu_seconds(pid) for pid in pids)
         time.sleep(1.0)
         if sum(cpu_seconds(pid) for pid in pids) - before < busy:
-            break
-    return time.monotonic() - started
+            return
 
 
 def peak_rss_mb(pid: int) -> float | None:

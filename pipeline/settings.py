@@ -121,8 +121,8 @@ class Settings(BaseSettings):
     stance_enabled: bool = Field(
         True,
         description="Score the sentiment of every mention and the stances (the stance model is"
-        " about half of the worker's CPU per article); false: events carry no sentiment and"
-        " no stances.",
+        " about half of the worker's CPU per article); false: events carry no sentiment, no"
+        " stances and no pronoun or title mentions.",
     )
     iptc_model: Path | None = Field(
         None,

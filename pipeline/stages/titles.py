@@ -93,9 +93,9 @@ def title_mentions(
     """Every title phrase of ``body`` that resolves to one of ``entities``' people, as a
     person mention of that entity (keyed by entity id); phrases inside a named mention ("the
     President Obama" is Obama's own mention) are left out."""
-    spans = sorted(((m.start, m.end, e) for e in entities for m in e.mentions), key=lambda s: s[0])
     if not any(e.type is EntityType.PER for e in entities):
         return {}
+    spans = sorted(((m.start, m.end, e) for e in entities for m in e.mentions), key=lambda s: s[0])
     resolver = TitleResolver(body, spans, kb)
     found: dict[str, list[Mention]] = defaultdict(list)
     for match in _TITLE_PHRASE.finditer(body):

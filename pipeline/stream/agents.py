@@ -124,7 +124,7 @@ def register_agents(
                     "stopping: gave up the batch of %d at %s (%s); it stays uncommitted and"
                     " is processed again after the restart",
                     len(records),
-                    _span(records),
+                    span(records),
                     exc,
                 )
                 return  # take nothing more: no later offset may be committed past this batch
@@ -216,7 +216,7 @@ def leave_uncommitted(events: Sequence[Any]) -> None:
         event.message.acked = True
 
 
-def _span(records: Sequence[RawRecord]) -> str:
+def span(records: Sequence[RawRecord]) -> str:
     """Where a batch came from, for log lines: ``topic[partition]@first-last`` per partition."""
     offsets: dict[tuple[str | None, int | None], list[int]] = {}
     for record in records:
@@ -249,7 +249,7 @@ async def _process(
             log.exception(
                 "the batch of %d at %s failed; trying it again in %.1fs",
                 len(records),
-                _span(records),
+                span(records),
                 backoff,
             )
             if stopping.expired():
@@ -296,7 +296,7 @@ def _address(topics: Topics, outcome: Outcome, record: RawRecord | None) -> _Out
     except Exception as exc:
         if record is None:
             raise
-        log.exception("could not encode the outcome of %s; dead-lettering it", _span([record]))
+        log.exception("could not encode the outcome of %s; dead-lettering it", span([record]))
         return _dead_letter(topics, record, f"the outcome could not be encoded: {exc!r}")
     if isinstance(outcome, DeadLetter):
         return _Output(topics.deadletter, _letter_key(outcome), value, outcome, record)
@@ -329,7 +329,7 @@ def _smaller(topics: Topics, output: _Output, error: BaseException) -> _Output |
     message = (
         f"{output.outcome.reason.value}: {output.outcome.message}; this {len(output.value)}-byte"
         f" dead letter was refused ({error!r}), so the original ({len(record.value)} bytes)"
-        f" is left out: it is at {_span([record])}"
+        f" is left out: it is at {span([record])}"
     )
     return _dead_letter(topics, replace(record, value=b""), message)
 
@@ -366,7 +366,7 @@ async def _publish(
                 "the broker refused the %d-byte output of %s (%r); publishing a %d-byte"
                 " dead letter instead",
                 len(output.value),
-                _span([output.record] if output.record else []),
+                span([output.record] if output.record else []),
                 error,
                 len(smaller.value),
             )

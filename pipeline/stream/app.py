@@ -84,9 +84,8 @@ async def rewind_uncommitted(consumer: Any) -> None:
     )
     if never:
         log.info(
-            "never committed, read from their beginning: %s (last read offsets %s)",
+            "never committed, read from their beginning: %s",
             ", ".join(f"{tp.topic}[{tp.partition}]" for tp in never),
-            [consumer._read_offset.get(tp) for tp in never],
         )
         await consumer._thread.seek_to_beginning(*(TopicPartition(*tp) for tp in never))
         for tp in never:

@@ -40,11 +40,11 @@ from pipeline.stream.agents import (
     SHUTDOWN_GRACE_S,
     BatchAbandoned,
     Stopping,
-    _span,
     deliver,
     hold,
     leave_uncommitted,
     release,
+    span,
     to_record,
 )
 from pipeline.stream.app import Topics
@@ -138,12 +138,12 @@ def _outputs(topic: Any, events: Sequence[Any], rules: Sequence[WatchRule]) -> l
         except ValidationError as exc:
             log.error(
                 "%s is not an enriched event; no alerts for it: %s",
-                _span([record]),
+                span([record]),
                 describe(exc),
             )
             continue
         except Exception:  # a bug must not stop the agent (Faust would skip the batch)
-            log.exception("matching the rules on %s failed; no alerts for it", _span([record]))
+            log.exception("matching the rules on %s failed; no alerts for it", span([record]))
             continue
         key = enriched.id.encode()
         outputs += [_AlertOutput(topic, key, encode(alert), alert) for alert in found]
