@@ -37,7 +37,7 @@ from pipeline.stages.linking import RawMention, link_entities
 from pipeline.stages.normalise import normalise
 from pipeline.stages.places import story_places
 from pipeline.stages.quotes import find_quotes
-from pipeline.stages.stance import StanceModel, analyse_stance, load_model
+from pipeline.stages.stance import analyse_stance, load_model
 from pipeline.stages.tags import Tagger, load_tagger
 
 log = logging.getLogger(__name__)
@@ -115,7 +115,7 @@ class Enricher:
         detect_language(sentence)
         recognise(self.nlp, [sentence], 1)
         if self.settings.stance_enabled:
-            load_model(threads=self.settings.stance_threads)
+            load_model()
         self.tagger.tag(None, sentence, [], [], self.iptc.classify(None, sentence))
 
     def process(self, records: Sequence[RawRecord]) -> list[Outcome]:
@@ -168,14 +168,13 @@ class Enricher:
         if not self.settings.stance_enabled:
             return
         items = [item for item in analysis.pending if item.index in analysis.entities]
-        model = load_model(threads=self.settings.stance_threads)
         try:
-            _stance_of(analysis, items, model)
+            _stance_of(analysis, items)
         except Exception:
             log.exception("stance batch failed; retrying article by article")
             for item in items:
                 try:
-                    _stance_of(analysis, [item], model)
+                    _stance_of(analysis, [item])
                 except Exception:
                     log.exception("stance stage failed on %s", _where(item.record))
 
@@ -344,13 +343,12 @@ class Enricher:
                 self._metrics.observe_stage(name, time.perf_counter() - started)
 
 
-def _stance_of(analysis: Analysis, items: Sequence[_Pending], model: StanceModel) -> None:
+def _stance_of(analysis: Analysis, items: Sequence[_Pending]) -> None:
     found = analyse_stance(
         [
             (i.article.body, analysis.entities[i.index], analysis.quotes.get(i.index, []))
             for i in items
-        ],
-        model,
+        ]
     )
     for item, (entities, stances) in zip(items, found, strict=True):
         analysis.entities[item.index] = entities

@@ -124,14 +124,6 @@ class Settings(BaseSettings):
         " about half of the worker's CPU per article); false: events carry no sentiment, no"
         " stances and no pronoun or title mentions.",
     )
-    stance_threads: int = Field(
-        1,
-        ge=1,
-        le=64,
-        description="Threads the stance model runs on. One worker per core is how the pipeline"
-        " scales (1); a lone worker on a machine with idle cores runs the model faster with"
-        " more (2 on two cores: the stance stage 1.8x faster in wall time, same CPU).",
-    )
     iptc_model: Path | None = Field(
         None,
         description="Weights of the IPTC stage's linear model (JSON written by"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -16,7 +15,6 @@ from pipeline.metrics import Metrics
 from pipeline.models import DeadLetter, EnrichedEvent, Outcome, RawRecord, Reason
 from pipeline.settings import Settings
 from pipeline.stages.entities import RawMention, recognise
-from pipeline.stages.stance import MODEL_DIR, StanceModel, load_model
 from tests.conftest import FIXTURES
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -91,28 +89,6 @@ def test_with_stance_disabled_events_carry_no_sentiment_and_no_stances() -> None
     assert all(e.sentiment is None for e in event.entities)
     assert all(m.sentiment is None for e in event.entities for m in e.mentions)
     assert event.stances == []
-
-
-def test_the_stance_model_runs_on_the_configured_threads(
-    enricher: Enricher, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    used: list[int] = []
-
-    def loading(model_dir: Path = MODEL_DIR, threads: int = 1) -> StanceModel:
-        model = load_model(model_dir, threads)
-        used.append(model.session.get_session_options().intra_op_num_threads)
-        return model
-
-    monkeypatch.setattr("pipeline.enrich.load_model", loading)
-    settings = Settings(stance_threads=2)
-    (threaded,) = _events(Enricher(settings, clock=lambda: NOW).process([_json(ENGLISH)]))
-    assert used == [2]
-    (single,) = _events(enricher.process([_json(ENGLISH)]))
-    assert used == [2, 1]
-    assert [s.model_dump() for s in threaded.stances] == [s.model_dump() for s in single.stances]
-    assert [e.sentiment for e in threaded.entities] == pytest.approx(
-        [e.sentiment for e in single.entities], abs=1e-3
-    )
 
 
 def test_a_non_english_article_is_published_unenriched() -> None:

@@ -269,10 +269,10 @@ def _softmax(x: np.ndarray) -> np.ndarray:
     return result
 
 
-@lru_cache(maxsize=4)
-def load_model(model_dir: Path = MODEL_DIR, threads: int = 1) -> StanceModel:
-    """The shipped model running on ``threads`` threads, loaded once per process."""
-    return StanceModel(model_dir, threads=threads)
+@lru_cache(maxsize=2)
+def load_model(model_dir: Path = MODEL_DIR) -> StanceModel:
+    """The shipped model, loaded once per process."""
+    return StanceModel(model_dir)
 
 
 # -- sentences and pronouns ---------------------------------------------------------------------
