@@ -27,6 +27,7 @@ from pipeline.models import (
     Stance,
     Topic,
 )
+from pipeline.reuse import AnalysisCache, Found, Key
 from pipeline.settings import Settings
 from pipeline.stages.dedup import Duplicate, DuplicateIndex
 from pipeline.stages.entities import load_recogniser, recognise
@@ -101,6 +102,7 @@ class Enricher:
         self._metrics = metrics
         self._clock = clock
         self._nlp: Any = None
+        self._cache = AnalysisCache(settings.analysis_cache_size)
 
     @property
     def nlp(self) -> Any:
@@ -137,17 +139,65 @@ class Enricher:
                     analysis.outcomes[index] = self._dead_letter(
                         record, Reason.INTERNAL_ERROR, repr(exc)
                     )
+        fresh, copies = self._known(analysis)
         with self._stage("entities"):
-            analysis.entities = self._entities(
-                [item for item in analysis.pending if item.skip_reason is None]
-            )
+            analysis.entities = self._entities(fresh)
         with self._stage("quotes"):
             self._quotes(analysis)
         with self._stage("stance"):
             self._stance(analysis)
         with self._stage("topics"):
             self._topics(analysis)
+        self._reuse(analysis, fresh, copies)
         return analysis
+
+    def _known(self, analysis: Analysis) -> tuple[list[_Pending], dict[int, Key]]:
+        """The articles the NLP stages must read, and the others (copies of an article in the
+        analysis cache or earlier in the batch) by record index, with their cache key."""
+        fresh: list[_Pending] = []
+        copies: dict[int, Key] = {}
+        keys: set[Key] = set()
+        for item in analysis.pending:
+            if item.skip_reason is not None:
+                continue
+            key = _key(item)
+            if key in keys or key in self._cache:
+                copies[item.index] = key
+            else:
+                keys.add(key)
+                fresh.append(item)
+        return fresh, copies
+
+    def _reuse(self, analysis: Analysis, fresh: Sequence[_Pending], copies: dict[int, Key]) -> None:
+        """Keep what the stages found in the fresh articles, and give it to the copies (a copy
+        of an article the entity stage failed on is dead-lettered like it)."""
+        found_now: dict[Key, Found] = {}
+        for item in fresh:
+            entities = analysis.entities.get(item.index)
+            if entities is not None:
+                found_now[_key(item)] = Found(
+                    entities=entities,
+                    quotes=analysis.quotes.get(item.index),
+                    stances=analysis.stances.get(item.index),
+                    places=analysis.places.get(item.index),
+                    topics=analysis.topics.get(item.index),
+                )
+        for key, found_here in found_now.items():
+            self._cache.put(key, found_here)
+        for index, key in copies.items():
+            here = found_now.get(key)
+            found = here.copy() if here is not None else self._cache.get(key)
+            if found is None:
+                continue
+            analysis.entities[index] = found.entities
+            if found.quotes is not None:
+                analysis.quotes[index] = found.quotes
+            if found.stances is not None:
+                analysis.stances[index] = found.stances
+            if found.places is not None:
+                analysis.places[index] = found.places
+            if found.topics is not None:
+                analysis.topics[index] = found.topics
 
     def _quotes(self, analysis: Analysis) -> None:
         """Quotations with their speakers; an article this stage fails on keeps its entities
@@ -353,6 +403,11 @@ def _stance_of(analysis: Analysis, items: Sequence[_Pending]) -> None:
     for item, (entities, stances) in zip(items, found, strict=True):
         analysis.entities[item.index] = entities
         analysis.stances[item.index] = stances
+
+
+def _key(item: _Pending) -> Key:
+    published = item.article.published_at
+    return (item.content_hash, item.article.title, published.year if published else None)
 
 
 def _where(record: RawRecord) -> str:

@@ -113,6 +113,14 @@ class Settings(BaseSettings):
         description="Most articles remembered for duplicate detection (about 6 KiB of worker"
         " memory each).",
     )
+    analysis_cache_size: int = Field(
+        1000,
+        ge=0,
+        description="Recent articles whose NLP results the worker keeps by title, body and"
+        " year (about 50 KiB each), so that an exact copy (a redelivery after a rebalance, the"
+        " same story from another feed) skips the NLP stages and gets the same results; 0 keeps"
+        " none (copies within a batch are still analysed once).",
+    )
     ner_model: str = Field(
         "bundled",
         description="The NER pipeline: 'bundled' (Mediamon's CoNLL-trained model with the"

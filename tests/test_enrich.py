@@ -91,6 +91,52 @@ def test_with_stance_disabled_events_carry_no_sentiment_and_no_stances() -> None
     assert event.stances == []
 
 
+def _analysed(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The bodies the entity stage reads from now on."""
+    bodies: list[str] = []
+
+    def counting(nlp: Any, texts: Sequence[str], batch_size: int) -> list[list[RawMention]]:
+        bodies.extend(texts)
+        return recognise(nlp, texts, batch_size)
+
+    monkeypatch.setattr("pipeline.enrich.recognise", counting)
+    return bodies
+
+
+def _enrichment(event: EnrichedEvent) -> dict[str, Any]:
+    return event.model_dump(include={"entities", "quotes", "stances", "topics", "places"})
+
+
+def test_an_exact_copy_gets_the_same_results_without_the_nlp(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    enricher = Enricher(Settings(), clock=lambda: NOW)
+    analysed = _analysed(monkeypatch)
+    (first,) = _events(enricher.process([_json(ENGLISH)]))
+    copy = {**ENGLISH, "url": "https://other.example.org/wire/77"}
+    renamed = {**ENGLISH, "title": "Leeds budget approved"}
+    again, retitled = _events(enricher.process([_json(copy), _json(renamed)]))
+    assert analysed == [ENGLISH["body"], ENGLISH["body"]]  # the first and the retitled one
+    assert first.stances
+    assert first.topics
+    assert _enrichment(again) == _enrichment(first)
+    assert again.duplicate_of == first.id  # still reported as a duplicate
+    assert retitled.title == "Leeds budget approved"
+
+
+def test_copies_within_a_batch_are_analysed_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    enricher = Enricher(Settings(analysis_cache_size=0), clock=lambda: NOW)
+    analysed = _analysed(monkeypatch)
+    copy = {**ENGLISH, "url": "https://other.example.org/wire/77"}
+    first, again = _events(enricher.process([_json(ENGLISH), _json(copy)]))
+    assert analysed == [ENGLISH["body"]]
+    assert _enrichment(again) == _enrichment(first)
+    first.entities[0].name = "changed"
+    assert again.entities[0].name != "changed"  # no model shared between events
+    enricher.process([_json(copy)])
+    assert analysed == [ENGLISH["body"]] * 2  # size 0: nothing kept between batches
+
+
 def test_a_non_english_article_is_published_unenriched() -> None:
     (event,) = _events(Enricher(Settings()).process([_json(GERMAN)]))
     assert event.language == "de"
