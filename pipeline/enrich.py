@@ -141,7 +141,7 @@ class Enricher:
                     )
         fresh, copies = self._known(analysis)
         with self._stage("entities"):
-            analysis.entities = self._entities(fresh)
+            analysis.entities = self._entities(list(fresh.values()))
         with self._stage("quotes"):
             self._quotes(analysis)
         with self._stage("stance"):
@@ -151,39 +151,38 @@ class Enricher:
         self._reuse(analysis, fresh, copies)
         return analysis
 
-    def _known(self, analysis: Analysis) -> tuple[list[_Pending], dict[int, Key]]:
-        """The articles the NLP stages must read, and the others (copies of an article in the
-        analysis cache or earlier in the batch) by record index, with their cache key."""
-        fresh: list[_Pending] = []
+    def _known(self, analysis: Analysis) -> tuple[dict[Key, _Pending], dict[int, Key]]:
+        """The articles the NLP stages must read, by cache key, and the others (copies of an
+        article in the analysis cache or earlier in the batch) by record index."""
+        fresh: dict[Key, _Pending] = {}
         copies: dict[int, Key] = {}
-        keys: set[Key] = set()
         for item in analysis.pending:
             if item.skip_reason is not None:
                 continue
             key = _key(item)
-            if key in keys or key in self._cache:
+            if key in fresh or key in self._cache:
                 copies[item.index] = key
             else:
-                keys.add(key)
-                fresh.append(item)
+                fresh[key] = item
         return fresh, copies
 
-    def _reuse(self, analysis: Analysis, fresh: Sequence[_Pending], copies: dict[int, Key]) -> None:
+    def _reuse(
+        self, analysis: Analysis, fresh: dict[Key, _Pending], copies: dict[int, Key]
+    ) -> None:
         """Keep what the stages found in the fresh articles, and give it to the copies (a copy
         of an article the entity stage failed on is dead-lettered like it)."""
         found_now: dict[Key, Found] = {}
-        for item in fresh:
+        for key, item in fresh.items():
             entities = analysis.entities.get(item.index)
             if entities is not None:
-                found_now[_key(item)] = Found(
+                found_now[key] = Found(
                     entities=entities,
                     quotes=analysis.quotes.get(item.index),
                     stances=analysis.stances.get(item.index),
                     places=analysis.places.get(item.index),
                     topics=analysis.topics.get(item.index),
                 )
-        for key, found_here in found_now.items():
-            self._cache.put(key, found_here)
+                self._cache.put(key, found_now[key])
         for index, key in copies.items():
             here = found_now.get(key)
             found = here.copy() if here is not None else self._cache.get(key)

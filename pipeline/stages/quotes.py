@@ -188,7 +188,6 @@ def find_attributions(
 class _Finder:
     def __init__(self, body: str, entities: Sequence[Entity], kb: KnowledgeBase) -> None:
         self.body = body
-        self.kb = kb
         spans = [(m.start, m.end, e) for e in entities for m in e.mentions]
         spans.sort(key=lambda s: (s[0], -s[1]))
         self.mentions = spans
