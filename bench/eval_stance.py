@@ -10,10 +10,11 @@ Two figures per file:
   stance); each gold target takes the polarity of our mention that overlaps it (the first, in
   body order; sentiment below -0.2 negative, above 0.2 positive), neutral where we have none.
   ``coverage`` is the share of targets with an overlapping mention.
-- ``classifier``: the shipped stance model alone, given the gold target spans (what the model
+- ``classifier``: the stance model alone, given the gold target spans (what the model
   can do when the entity stage finds the target).
 
-Also prints the stage's time on these sentences (the model's inference, not the whole chain).
+The model is the shipped one, or the directory in ``MEDIAMON_STANCE_MODEL``. Also prints the
+stage's time on these sentences (the model's inference, not the whole chain).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from newsmtsc import NEUTRAL, macro_f1, read
 from pipeline.enrich import Enricher
 from pipeline.models import EnrichedEvent, RawRecord
 from pipeline.settings import Settings
-from pipeline.stages.stance import load_model, polarity, sentiment
+from pipeline.stages.stance import polarity, sentiment
 
 
 def _label(score: float) -> int:
@@ -44,8 +45,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("paths", type=Path, nargs="+")
     args = parser.parse_args()
-    model = load_model()
     enricher = Enricher(Settings())
+    model = enricher.stance
     for path in args.paths:
         data = read(path)
         records = [

@@ -38,7 +38,7 @@ from pipeline.stages.linking import RawMention, link_entities
 from pipeline.stages.normalise import normalise
 from pipeline.stages.places import story_places
 from pipeline.stages.quotes import find_quotes
-from pipeline.stages.stance import analyse_stance, load_model
+from pipeline.stages.stance import MODEL_DIR, StanceModel, analyse_stance, load_model
 from pipeline.stages.tags import Tagger, load_tagger
 
 log = logging.getLogger(__name__)
@@ -117,7 +117,7 @@ class Enricher:
         detect_language(sentence)
         recognise(self.nlp, [sentence], 1)
         if self.settings.stance_enabled:
-            load_model()
+            self.stance.probabilities([sentence], [[(33, 38)]])  # "Leeds"
         self.tagger.tag(None, sentence, [], [], self.iptc.classify(None, sentence))
 
     def process(self, records: Sequence[RawRecord]) -> list[Outcome]:
@@ -218,14 +218,19 @@ class Enricher:
             return
         items = [item for item in analysis.pending if item.index in analysis.entities]
         try:
-            _stance_of(analysis, items)
+            _stance_of(analysis, items, self.stance)
         except Exception:
             log.exception("stance batch failed; retrying article by article")
             for item in items:
                 try:
-                    _stance_of(analysis, [item])
+                    _stance_of(analysis, [item], self.stance)
                 except Exception:
                     log.exception("stance stage failed on %s", _where(item.record))
+
+    @property
+    def stance(self) -> StanceModel:
+        """The stance classifier of the settings, loaded on first use (shared, read-only)."""
+        return load_model(self.settings.stance_model or MODEL_DIR)
 
     @property
     def iptc(self) -> IptcClassifier:
@@ -392,12 +397,13 @@ class Enricher:
                 self._metrics.observe_stage(name, time.perf_counter() - started)
 
 
-def _stance_of(analysis: Analysis, items: Sequence[_Pending]) -> None:
+def _stance_of(analysis: Analysis, items: Sequence[_Pending], model: StanceModel) -> None:
     found = analyse_stance(
         [
             (i.article.body, analysis.entities[i.index], analysis.quotes.get(i.index, []))
             for i in items
-        ]
+        ],
+        model,
     )
     for item, (entities, stances) in zip(items, found, strict=True):
         analysis.entities[item.index] = entities

@@ -132,6 +132,11 @@ class Settings(BaseSettings):
         " about half of the worker's CPU per article); false: events carry no sentiment, no"
         " stances and no pronoun or title mentions.",
     )
+    stance_model: Path | None = Field(
+        None,
+        description="Directory of the stance classifier (model.onnx and tokenizer.json, as"
+        " scripts/train_stance.py writes them); unset: the shipped one.",
+    )
     iptc_model: Path | None = Field(
         None,
         description="Weights of the IPTC stage's linear model (JSON written by"

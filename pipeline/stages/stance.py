@@ -64,6 +64,7 @@ __all__ = [
     "Window",
     "analyse_stance",
     "load_model",
+    "model_inputs",
     "polarity",
     "sentiment",
 ]
@@ -342,25 +343,37 @@ def analyse_stance(
     in shared inference calls."""
     model = model or load_model()
     prepared = [_prepare(body, entities, quotes) for body, entities, quotes in articles]
-    texts: list[str] = []
-    spans: list[list[tuple[int, int]]] = []
-    keys: list[tuple[int, int]] = []
+    inputs = _inputs(prepared)
+    scores: dict[tuple[int, int], np.ndarray] = {}
+    if inputs:
+        probabilities = model.probabilities([i[1] for i in inputs], [i[2] for i in inputs])
+        scores = dict(zip([i[0] for i in inputs], probabilities, strict=True))
+    return [_finish(a_index, article, scores) for a_index, article in enumerate(prepared)]
+
+
+def model_inputs(
+    articles: Sequence[tuple[str, Sequence[Entity], Sequence[Quote]]],
+) -> list[tuple[str, list[tuple[int, int]]]]:
+    """What :func:`analyse_stance` gives the model for these articles: each sentence to score
+    and the character spans of the mentions in it (for training a model on run-time inputs)."""
+    prepared = [_prepare(body, entities, quotes) for body, entities, quotes in articles]
+    return [(text, spans) for _, text, spans in _inputs(prepared)]
+
+
+def _inputs(
+    prepared: Sequence[_Article],
+) -> list[tuple[tuple[int, int], str, list[tuple[int, int]]]]:
+    """(article index, sentence index), sentence text, mention spans in it, per scored sentence."""
+    out = []
     for a_index, article in enumerate(prepared):
         for s_index, pairs in article.targets.items():
             s_start, s_end = article.sentences.spans[s_index]
-            texts.append(article.body[s_start:s_end])
-            spans.append(
-                [
-                    (m.start - s_start, m.end - s_start)
-                    for m in (article.entities[e].mentions[i] for e, i in pairs)
-                ]
-            )
-            keys.append((a_index, s_index))
-    scores: dict[tuple[int, int], np.ndarray] = {}
-    if texts:
-        probabilities = model.probabilities(texts, spans)
-        scores = dict(zip(keys, probabilities, strict=True))
-    return [_finish(a_index, article, scores) for a_index, article in enumerate(prepared)]
+            spans = [
+                (m.start - s_start, m.end - s_start)
+                for m in (article.entities[e].mentions[i] for e, i in pairs)
+            ]
+            out.append(((a_index, s_index), article.body[s_start:s_end], spans))
+    return out
 
 
 def _prepare(body: str, entities: Sequence[Entity], quotes: Sequence[Quote]) -> _Article:

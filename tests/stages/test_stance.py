@@ -24,6 +24,8 @@ from pipeline.stages.stance import (
     StanceModel,
     analyse_stance,
     chunks,
+    load_model,
+    model_inputs,
     polarity,
 )
 from tests.stages.test_quotes import entity
@@ -51,11 +53,13 @@ class FixedModel(StanceModel):
     def __init__(self, probabilities: Sequence[float]) -> None:
         self.fixed = np.asarray(probabilities, dtype=np.float32)
         self.seen: list[str] = []
+        self.spans: list[list[tuple[int, int]]] = []
 
     def probabilities(
         self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]
     ) -> list[np.ndarray]:
         self.seen.extend(texts)
+        self.spans.extend(list(s) for s in spans)
         return [np.tile(self.fixed, (len(s), 1)) for s in spans]
 
 
@@ -237,6 +241,33 @@ def test_short_sentences_are_neutral_without_inference() -> None:
     assert model.seen == ["Critics attacked Tom Hale over the failed bridge on Monday."]
 
 
+def test_model_inputs_are_the_sentences_and_mentions_the_model_is_given() -> None:
+    body = (
+        "Tom Hale\n\nCritics attacked Tom Hale over the failed bridge on Monday. "
+        "He said the council in Dunmore had ignored his engineers."
+    )
+    hale = entity(body, "local:tom-hale", "Tom Hale", PER)
+    dunmore = entity(body, "local:dunmore", "Dunmore", LOC)
+    model = FixedModel([0.1, 0.8, 0.1])
+    analyse_stance([(body, [hale, dunmore], [])], model)
+    inputs = model_inputs([(body, [hale, dunmore], [])])
+    assert [text for text, _ in inputs] == model.seen
+    assert [spans for _, spans in inputs] == model.spans
+    second = inputs[1][0]
+    assert [second[a:b] for a, b in sorted(inputs[1][1])] == ["He", "Dunmore", "his"]
+
+
+def test_the_stance_model_setting_chooses_the_classifier(tmp_path: Path) -> None:
+    for name in ("model.onnx", "tokenizer.json"):
+        (tmp_path / name).write_bytes((MODEL_DIR / name).read_bytes())
+    chosen = Enricher(Settings(stance_model=tmp_path))
+    assert chosen.stance is load_model(tmp_path)
+    assert chosen.stance is not load_model(MODEL_DIR)
+    assert Enricher(Settings()).stance is load_model(MODEL_DIR)
+    with pytest.raises(Exception, match=r"model\.onnx"):
+        Enricher(Settings(stance_model=tmp_path / "missing")).warm_up()
+
+
 def test_the_speaker_of_a_quote_holds_the_stance_not_about_themselves() -> None:
     body = (
         "\u201cTom Hale betrayed this town and Anna Keller will never forgive him,\u201d "
@@ -352,10 +383,12 @@ def test_a_stance_failure_leaves_the_article_enriched_without_stance(
 ) -> None:
     real = analyse_stance
 
-    def fragile(articles: Sequence[tuple[str, Sequence[Entity], Sequence[Quote]]]) -> object:
+    def fragile(
+        articles: Sequence[tuple[str, Sequence[Entity], Sequence[Quote]]], model: StanceModel
+    ) -> object:
         if any("Hale" in body for body, _, _ in articles):
             raise RuntimeError("model failure")
-        return real(articles)
+        return real(articles, model)
 
     monkeypatch.setattr("pipeline.enrich.analyse_stance", fragile)
     records = [
