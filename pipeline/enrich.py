@@ -38,7 +38,7 @@ from pipeline.stages.linking import RawMention, link_entities
 from pipeline.stages.normalise import normalise
 from pipeline.stages.places import story_places
 from pipeline.stages.quotes import find_quotes
-from pipeline.stages.stance import MODEL_DIR, StanceModel, analyse_stance, load_model
+from pipeline.stages.stance import StanceModel, analyse_stance, load_model, model_dir
 from pipeline.stages.tags import Tagger, load_tagger
 
 log = logging.getLogger(__name__)
@@ -230,7 +230,7 @@ class Enricher:
     @property
     def stance(self) -> StanceModel:
         """The stance classifier of the settings, loaded on first use (shared, read-only)."""
-        return load_model(self.settings.stance_model or MODEL_DIR)
+        return load_model(model_dir(self.settings.stance_model))
 
     @property
     def iptc(self) -> IptcClassifier:

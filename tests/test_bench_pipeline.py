@@ -70,6 +70,7 @@ def test_results_hold_the_headline_keys(bench: Any) -> None:
         "one": bench.Run("one", 100, 38_000, 8.0, 1, peak_rss_mb=[340.0]),
         "two": bench.Run("two", 100, 38_000, 5.0, 2, peak_rss_mb=[330.0, 350.0]),
         "one_no_stance": bench.Run("one_no_stance", 100, 38_000, 4.0, 1, peak_rss_mb=[300.0]),
+        "one_fast_stance": bench.Run("one_fast_stance", 100, 38_000, 5.0, 1, peak_rss_mb=[320.0]),
     }
     latency = bench.Latency(6.25, 30.0, 187, 0, 0.4, 0.9, 1.2, 1.5)
     document = bench.results(runs, latency, {"cores": 2}, {})
@@ -78,6 +79,7 @@ def test_results_hold_the_headline_keys(bench: Any) -> None:
     assert document["two_vs_one"] == pytest.approx(1.6)
     assert document["e2e_no_stance_vs_bare"] == pytest.approx(2.5)
     assert "e2e_no_stance_vs_bare" not in document["goals"]  # a figure, not one of the goals
+    assert document["e2e_fast_stance_vs_bare"] == pytest.approx(2.0)
     lines = bench.summary_lines(document)
     assert any(line.startswith("stance off vs bare spaCy") and "2.50" in line for line in lines)
     assert document["latency_p99_s"] == 1.2
@@ -86,3 +88,22 @@ def test_results_hold_the_headline_keys(bench: Any) -> None:
     assert document["machine"] == {"cores": 2}
     assert document["goals"]["two_vs_one"]["met"] is False
     assert document["runs"]["one"]["words_per_s"] == pytest.approx(4750.0)
+
+
+def test_variant_runs_give_their_settings_to_the_workers(bench: Any, tmp_path: Path) -> None:
+    class Broker:
+        pid = 1
+
+        def configure(self, settings: Any) -> Any:
+            return settings
+
+    for name, expected in (
+        ("one_fast_stance", ("MEDIAMON_STANCE_MODEL", "fast")),
+        ("one_no_stance", ("MEDIAMON_STANCE_ENABLED", "false")),
+    ):
+        stream = bench.mediamon_stream(Broker(), tmp_path, name, 1, 4, bench.VARIANTS[name])
+        ((_, env),) = stream.launches
+        assert env[expected[0]].lower() == expected[1]
+    ((_, env),) = bench.mediamon_stream(Broker(), tmp_path, "one", 1, 4).launches
+    assert env.get("MEDIAMON_STANCE_MODEL", "standard") == "standard"
+    assert env.get("MEDIAMON_STANCE_ENABLED", "true").lower() == "true"

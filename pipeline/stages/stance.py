@@ -4,7 +4,8 @@ stances with the sentences that show them.
 
 The classifier is a small transformer fine-tuned for target-dependent sentiment: the first
 layers of all-MiniLM-L6-v2 trained on NewsMTSC (``scripts/train_stance.py``), exported to ONNX
-with int8 weights and run with onnxruntime (``pipeline/data/stance/``). Its input is one
+with int8 weights and run with onnxruntime (``pipeline/data/stance/``; a three-layer model
+taught by it, at half the cost, in ``pipeline/data/stance-fast/``). Its input is one
 sentence with every entity mention in it wrapped in marker tokens; one inference per sentence
 scores all its mentions (the logits are read at each mention's opening marker). A mention's
 sentiment is P(positive) - P(negative), moved where needed so that its reading (below -0.2
@@ -57,6 +58,8 @@ from pipeline.stages.sentences import Sentences
 from pipeline.stages.titles import title_mentions
 
 __all__ = [
+    "BUNDLED",
+    "FAST_MODEL_DIR",
     "MODEL_DIR",
     "THRESHOLD",
     "Encoder",
@@ -64,6 +67,7 @@ __all__ = [
     "Window",
     "analyse_stance",
     "load_model",
+    "model_dir",
     "model_inputs",
     "polarity",
     "sentiment",
@@ -73,6 +77,10 @@ T = TypeVar("T")
 
 MODEL_DIR = Path(__file__).resolve().parent.parent / "data" / "stance"
 """The shipped model: ``model.onnx`` (int8) and ``tokenizer.json``."""
+FAST_MODEL_DIR = MODEL_DIR.parent / "stance-fast"
+"""The shipped fast model: three layers trained on NewsMTSC and on what the six-layer model
+says of unlabelled political news (``scripts/stance_teacher.py``); half the cost."""
+BUNDLED = {"standard": MODEL_DIR, "fast": FAST_MODEL_DIR}
 MAX_TOKENS = 96
 """Longest model input in tokens; longer sentences are cut into windows around the mentions."""
 MIN_WORDS = 4
@@ -272,8 +280,13 @@ def _softmax(x: np.ndarray) -> np.ndarray:
 
 @lru_cache(maxsize=2)
 def load_model(model_dir: Path = MODEL_DIR) -> StanceModel:
-    """The shipped model, loaded once per process."""
+    """The model in ``model_dir`` (the shipped one by default), loaded once per process."""
     return StanceModel(model_dir)
+
+
+def model_dir(name: str) -> Path:
+    """The directory of a shipped model by name (``standard``, ``fast``), else ``name`` itself."""
+    return BUNDLED.get(name, Path(name))
 
 
 # -- sentences and pronouns ---------------------------------------------------------------------

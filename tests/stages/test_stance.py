@@ -14,7 +14,9 @@ from pipeline.models import EnrichedEvent, Entity, EntityType, Quote, RawRecord
 from pipeline.settings import Settings
 from pipeline.stages.stance import (
     BATCH,
+    BUNDLED,
     END_MARK,
+    FAST_MODEL_DIR,
     MAX_TOKENS,
     MODEL_DIR,
     PADDING,
@@ -130,9 +132,10 @@ def test_polarity_reads_the_score_with_the_threshold() -> None:
         ("Tom Hale will travel to Dunmore on Tuesday for the annual meeting.", 0),
     ],
 )
-def test_the_shipped_model_reads_clear_sentences(sentence: str, sign: int) -> None:
+@pytest.mark.parametrize("name", sorted(BUNDLED))
+def test_the_shipped_models_read_clear_sentences(sentence: str, sign: int, name: str) -> None:
     hale = entity(sentence, "local:tom-hale", "Tom Hale", PER)
-    ((out,), _) = analyse_stance([(sentence, [hale], [])])[0]
+    ((out,), _) = analyse_stance([(sentence, [hale], [])], load_model(BUNDLED[name]))[0]
     mention = out.mentions[0]
     assert mention.text == "Tom Hale"
     assert mention.sentiment is not None
@@ -260,12 +263,13 @@ def test_model_inputs_are_the_sentences_and_mentions_the_model_is_given() -> Non
 def test_the_stance_model_setting_chooses_the_classifier(tmp_path: Path) -> None:
     for name in ("model.onnx", "tokenizer.json"):
         (tmp_path / name).write_bytes((MODEL_DIR / name).read_bytes())
-    chosen = Enricher(Settings(stance_model=tmp_path))
+    chosen = Enricher(Settings(stance_model=str(tmp_path)))
     assert chosen.stance is load_model(tmp_path)
     assert chosen.stance is not load_model(MODEL_DIR)
     assert Enricher(Settings()).stance is load_model(MODEL_DIR)
+    assert Enricher(Settings(stance_model="fast")).stance is load_model(FAST_MODEL_DIR)
     with pytest.raises(Exception, match=r"model\.onnx"):
-        Enricher(Settings(stance_model=tmp_path / "missing")).warm_up()
+        Enricher(Settings(stance_model=str(tmp_path / "missing"))).warm_up()
 
 
 def test_the_speaker_of_a_quote_holds_the_stance_not_about_themselves() -> None:
