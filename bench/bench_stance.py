@@ -34,7 +34,14 @@ from pipeline.models import Entity, Quote  # noqa: E402
 from pipeline.stages.entities import load_recogniser, recognise  # noqa: E402
 from pipeline.stages.linking import link_entities  # noqa: E402
 from pipeline.stages.quotes import find_quotes  # noqa: E402
-from pipeline.stages.stance import StanceModel, analyse_stance, load_model, model_dir  # noqa: E402
+from pipeline.stages.stance import (  # noqa: E402
+    THRESHOLD,
+    StanceModel,
+    analyse_stance,
+    load_model,
+    model_dir,
+    sentiment,
+)
 
 Prepared = list[tuple[str, list[Entity], list[Quote]]]
 
@@ -47,13 +54,16 @@ class CountingModel(StanceModel):
         self.encoder = model.encoder
         self.sentences = 0
         self.targets = 0
+        self.polar = 0
 
     def probabilities(
         self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]
     ) -> list[np.ndarray]:
         self.sentences += len(texts)
         self.targets += sum(len(s) for s in spans)
-        return super().probabilities(texts, spans)
+        found = super().probabilities(texts, spans)
+        self.polar += sum(bool(np.any(np.abs(sentiment(p)) > THRESHOLD)) for p in found)
+        return found
 
 
 def run(prepared: Prepared, batch_size: int, model: StanceModel) -> int:
@@ -86,6 +96,7 @@ def main() -> None:
     print(
         f"{n} articles; per article {counting.sentences / n:.1f} sentences and "
         f"{counting.targets / n:.1f} mentions scored, {stances / n:.1f} stances; "
+        f"{counting.polar / max(1, counting.sentences):.0%} of the sentences with a polar mention; "
         f"batch size {args.batch_size}, one thread"
     )
     run(prepared[:20], args.batch_size, model)

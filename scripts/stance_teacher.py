@@ -1,16 +1,16 @@
-"""Label unlabelled news with the shipped stance model, for training a smaller one from it.
+"""Label unlabelled news with the shipped six-layer stance model, for teaching a smaller one.
 
 Usage (development only)::
 
     python scripts/stance_teacher.py ../shared/data/polnear/train/text \\
-        --exclude ../shared/data/newsmtsc/rw-dev.jsonl ../shared/data/newsmtsc/mt-dev.jsonl \\
+        --exclude ../shared/data/newsmtsc/{train,rw-dev,mt-dev}.jsonl \\
         --out /tmp/teacher.jsonl [--limit N]
 
 Every ``.txt`` below each path is an article (first line the title). The articles go through
 the run-time stages (entities, quotations) and :func:`pipeline.stages.stance.model_inputs`, so
-the sentences and marked mentions are exactly those the stance stage scores; the shipped model's
-class probabilities for each mention are written as JSON lines ``{"text", "spans", "probs"}``.
-Sentences found in an ``--exclude`` file (NewsMTSC JSON lines: the evaluation sets) are left out.
+the sentences and marked mentions are exactly those the stance stage scores; the six-layer
+model's class probabilities for each mention are written as JSON lines ``{"text", "spans",
+"probs"}``. Sentences found in an ``--exclude`` file (NewsMTSC JSON lines) are left out.
 ``scripts/train_stance.py --teacher FILE`` trains on the result.
 """
 

@@ -12,7 +12,10 @@ The encoder is the first ``--layers`` transformer layers of all-MiniLM-L6-v2; th
 hidden state of ``[CLS]`` and of the opening marker of each target (a linear layer over both).
 Inputs are built by :class:`pipeline.stages.stance.Encoder`, exactly as at run time: the sentence
 with every target of the sentence between marker tokens. With ``--further``, a target's further
-mentions (pronouns, short names) are marked and trained on too, with the target's label.
+mentions (pronouns, short names) are marked and trained on too, with the target's label. With
+``--teacher FILE`` (``scripts/stance_teacher.py``'s output), the sentences in it are trained on
+too, each mention's target the teacher's class probabilities (soft cross-entropy): how the fast
+model (``--layers 3 --lr 8e-5``) learnt from the six-layer one.
 
 After every epoch the script prints macro-F1 on each ``--dev`` file (the run-time reading of the
 probabilities, :func:`pipeline.stages.stance.sentiment`). Each epoch that improves the mean is
