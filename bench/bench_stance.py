@@ -22,6 +22,7 @@ import argparse  # noqa: E402
 import sys  # noqa: E402
 from collections.abc import Sequence  # noqa: E402
 from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
 
 import numpy as np  # noqa: E402
 
@@ -35,11 +36,11 @@ from pipeline.stages.entities import load_recogniser, recognise  # noqa: E402
 from pipeline.stages.linking import link_entities  # noqa: E402
 from pipeline.stages.quotes import find_quotes  # noqa: E402
 from pipeline.stages.stance import (  # noqa: E402
-    THRESHOLD,
     StanceModel,
     analyse_stance,
     load_model,
     model_dir,
+    polarity,
     sentiment,
 )
 
@@ -62,8 +63,18 @@ class CountingModel(StanceModel):
         self.sentences += len(texts)
         self.targets += sum(len(s) for s in spans)
         found = super().probabilities(texts, spans)
-        self.polar += sum(bool(np.any(np.abs(sentiment(p)) > THRESHOLD)) for p in found)
+        self.polar += sum(any(polarity(float(v)) for v in sentiment(p)) for p in found)
         return found
+
+
+def prepare(nlp: Any, articles: Sequence[tuple[str, str]], batch_size: int) -> Prepared:
+    """Each (title, body) as the stance stage gets it: body, linked entities, quotations."""
+    found = recognise(nlp, [body for _, body in articles], batch_size)
+    prepared: Prepared = []
+    for (title, body), mentions in zip(articles, found, strict=True):
+        entities = link_entities(mentions, body, title)
+        prepared.append((body, entities, find_quotes(body, entities)))
+    return prepared
 
 
 def run(prepared: Prepared, batch_size: int, model: StanceModel) -> int:
@@ -84,11 +95,7 @@ def main() -> None:
     args = parser.parse_args()
     articles = read_articles(args.path, args.limit)
     nlp = load_recogniser()
-    found = recognise(nlp, [body for _, body in articles], args.batch_size)
-    prepared: Prepared = []
-    for (title, body), mentions in zip(articles, found, strict=True):
-        entities = link_entities(mentions, body, title)
-        prepared.append((body, entities, find_quotes(body, entities)))
+    prepared = prepare(nlp, articles, args.batch_size)
     model = load_model(model_dir(args.model))
     counting = CountingModel(model)
     stances = run(prepared, args.batch_size, counting)

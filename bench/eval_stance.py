@@ -13,8 +13,9 @@ Two figures per file:
 - ``classifier``: the stance model alone, given the gold target spans (what the model
   can do when the entity stage finds the target).
 
-The model is the shipped one, or the directory in ``MEDIAMON_STANCE_MODEL``. Also prints the
-stage's time on these sentences (the model's inference, not the whole chain).
+The model is the one ``MEDIAMON_STANCE_MODEL`` names (``standard`` by default, ``fast``, or a
+directory). Also prints the stage's time on these sentences (the model's inference, not the
+whole chain).
 """
 
 from __future__ import annotations

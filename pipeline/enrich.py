@@ -103,6 +103,8 @@ class Enricher:
         self._clock = clock
         self._nlp: Any = None
         self._cache = AnalysisCache(settings.analysis_cache_size)
+        # resolved now, so that a wrong MEDIAMON_STANCE_MODEL stops the worker or command at once
+        self._stance_dir = model_dir(settings.stance_model)
 
     @property
     def nlp(self) -> Any:
@@ -117,7 +119,8 @@ class Enricher:
         detect_language(sentence)
         recognise(self.nlp, [sentence], 1)
         if self.settings.stance_enabled:
-            self.stance.probabilities([sentence], [[(33, 38)]])  # "Leeds"
+            leeds = sentence.index("Leeds")
+            self.stance.probabilities([sentence], [[(leeds, leeds + len("Leeds"))]])
         self.tagger.tag(None, sentence, [], [], self.iptc.classify(None, sentence))
 
     def process(self, records: Sequence[RawRecord]) -> list[Outcome]:
@@ -217,20 +220,21 @@ class Enricher:
         if not self.settings.stance_enabled:
             return
         items = [item for item in analysis.pending if item.index in analysis.entities]
+        model = self.stance
         try:
-            _stance_of(analysis, items, self.stance)
+            _stance_of(analysis, items, model)
         except Exception:
             log.exception("stance batch failed; retrying article by article")
             for item in items:
                 try:
-                    _stance_of(analysis, [item], self.stance)
+                    _stance_of(analysis, [item], model)
                 except Exception:
                     log.exception("stance stage failed on %s", _where(item.record))
 
     @property
     def stance(self) -> StanceModel:
         """The stance classifier of the settings, loaded on first use (shared, read-only)."""
-        return load_model(model_dir(self.settings.stance_model))
+        return load_model(self._stance_dir)
 
     @property
     def iptc(self) -> IptcClassifier:

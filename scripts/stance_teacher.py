@@ -25,11 +25,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 
 from bench_entities import read_articles
+from bench_stance import prepare
 from newsmtsc import read
 
-from pipeline.stages.entities import load_recogniser, recognise
-from pipeline.stages.linking import link_entities
-from pipeline.stages.quotes import find_quotes
+from pipeline.stages.entities import load_recogniser
 from pipeline.stages.stance import load_model, model_inputs
 
 BATCH = 32
@@ -54,12 +53,7 @@ def main() -> None:
     with args.out.open("w", encoding="utf-8") as out:
         for lo in range(0, len(articles), BATCH):
             batch = articles[lo : lo + BATCH]
-            found = recognise(nlp, [body for _, body in batch], BATCH)
-            prepared = []
-            for (title, body), mentions in zip(batch, found, strict=True):
-                entities = link_entities(mentions, body, title)
-                prepared.append((body, entities, find_quotes(body, entities)))
-            every = model_inputs(prepared)
+            every = model_inputs(prepare(nlp, batch, BATCH))
             inputs = [i for i in every if _key(i[0]) not in excluded]
             skipped += len(every) - len(inputs)
             if not inputs:

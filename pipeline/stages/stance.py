@@ -279,14 +279,23 @@ def _softmax(x: np.ndarray) -> np.ndarray:
 
 
 @lru_cache(maxsize=2)
-def load_model(model_dir: Path = MODEL_DIR) -> StanceModel:
-    """The model in ``model_dir`` (the shipped one by default), loaded once per process."""
-    return StanceModel(model_dir)
+def load_model(directory: Path = MODEL_DIR) -> StanceModel:
+    """The model in ``directory`` (the shipped one by default), loaded once per process."""
+    return StanceModel(directory)
 
 
 def model_dir(name: str) -> Path:
-    """The directory of a shipped model by name (``standard``, ``fast``), else ``name`` itself."""
-    return BUNDLED.get(name, Path(name))
+    """The directory of a shipped model by name (``standard``, ``fast``), else ``name`` itself,
+    which must hold ``model.onnx`` and ``tokenizer.json`` (ValueError saying which is missing)."""
+    if name in BUNDLED:
+        return BUNDLED[name]
+    directory = Path(name)
+    for file in ("model.onnx", "tokenizer.json"):
+        if not (directory / file).is_file():
+            raise ValueError(
+                f"stance model {name!r}: not standard or fast, and no {directory / file}"
+            )
+    return directory
 
 
 # -- sentences and pronouns ---------------------------------------------------------------------

@@ -27,6 +27,7 @@ from pipeline.stages.stance import (
     analyse_stance,
     chunks,
     load_model,
+    model_dir,
     model_inputs,
     polarity,
 )
@@ -270,6 +271,13 @@ def test_the_stance_model_setting_chooses_the_classifier(tmp_path: Path) -> None
     assert Enricher(Settings(stance_model="fast")).stance is load_model(FAST_MODEL_DIR)
     with pytest.raises(Exception, match=r"model\.onnx"):
         Enricher(Settings(stance_model=str(tmp_path / "missing"))).warm_up()
+
+
+def test_a_stance_model_directory_without_its_files_is_refused_by_name(tmp_path: Path) -> None:
+    (tmp_path / "model.onnx").write_bytes((MODEL_DIR / "model.onnx").read_bytes())
+    with pytest.raises(ValueError, match=r"tokenizer\.json"):
+        model_dir(str(tmp_path))
+    assert model_dir("fast") == FAST_MODEL_DIR
 
 
 def test_the_speaker_of_a_quote_holds_the_stance_not_about_themselves() -> None:
