@@ -7,8 +7,11 @@ from functools import cache
 
 from lingua import IsoCode639_1, IsoCode639_3, Language, LanguageDetector, LanguageDetectorBuilder
 
-MAX_DETECT_CHARS = 2000
-"""Only this many leading characters are examined: plenty for a reliable answer, and fast."""
+MAX_DETECT_CHARS = 1000
+"""Only this many leading characters are examined: plenty for a reliable answer, and fast. On
+1061 articles (the extraction benchmark's 61 in six languages, 600 of BBC News, 400 of
+Reuters), 1000 characters give the same answer as 2000 for every one, in 60-65 % of the time;
+600 characters mistake one Malay article for Indonesian."""
 
 MIN_RELATIVE_DISTANCE = 0.1
 """Below this margin between the two likeliest languages the text counts as undecidable."""
