@@ -13,6 +13,10 @@ Two figures per file:
 - ``classifier``: the stance model alone, given the gold target spans (what the model
   can do when the entity stage finds the target).
 
+And ``contrast``: of the pairs of targets in one sentence whose gold classes differ ("voters
+punished A and rewarded B"), the share the classifier scores in the gold order: whether it
+tells the targets of a sentence apart rather than reading the sentence's overall tone.
+
 The model is the one ``MEDIAMON_STANCE_MODEL`` names (``standard`` by default, ``fast``, or a
 directory). Also prints the stage's time on these sentences (the model's inference, not the
 whole chain).
@@ -30,7 +34,10 @@ import orjson
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from newsmtsc import NEUTRAL, macro_f1, read
+from collections.abc import Sequence
+
+import numpy as np
+from newsmtsc import NEUTRAL, Sentence, macro_f1, read
 
 from pipeline.enrich import Enricher
 from pipeline.models import EnrichedEvent, RawRecord
@@ -40,6 +47,20 @@ from pipeline.stages.stance import polarity, sentiment
 
 def _label(score: float) -> int:
     return polarity(score) + 1
+
+
+def contrast(data: Sequence[Sentence], scores: Sequence[np.ndarray]) -> tuple[int, int]:
+    """(pairs of targets of one sentence with different gold classes, pairs of them whose
+    ``scores`` are in the gold order)."""
+    pairs = right = 0
+    for sentence, score in zip(data, scores, strict=True):
+        targets = sentence.targets
+        for i, first in enumerate(targets):
+            for j in range(i + 1, len(targets)):
+                if first.label != targets[j].label:
+                    pairs += 1
+                    right += (score[i] - score[j]) * (first.label - targets[j].label) > 0
+    return pairs, right
 
 
 def main() -> None:
@@ -79,12 +100,15 @@ def main() -> None:
             [s.text for s in data], [[(t.start, t.end) for t in s.targets] for s in data]
         )
         model_seconds = time.perf_counter() - started
-        direct = [_label(float(v)) for ps in probs for v in sentiment(ps)]
+        scores = [sentiment(ps) for ps in probs]
+        direct = [_label(float(v)) for score in scores for v in score]
+        pairs, right = contrast(data, scores)
         n = len(gold)
         print(
             f"{path.name}: {len(data)} sentences, {n} targets; pipeline macro-F1 "
             f"{macro_f1(gold, chain):.3f} (coverage {covered / n:.3f}); classifier on gold "
-            f"spans macro-F1 {macro_f1(gold, direct):.3f}; bodies changed by normalisation: "
+            f"spans macro-F1 {macro_f1(gold, direct):.3f}, contrast {right / max(1, pairs):.3f} "
+            f"of {pairs} pairs; bodies changed by normalisation: "
             f"{changed}; {len(data) / chain_seconds:.1f} sentences/s through the enricher, "
             f"model alone {len(data) / model_seconds:.1f} sentences/s"
         )

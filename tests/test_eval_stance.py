@@ -1,0 +1,46 @@
+"""The contrast figure of ``bench/eval_stance.py``: are the targets of a sentence told apart."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+BENCH = Path(__file__).resolve().parents[1] / "bench"
+
+
+@pytest.fixture(scope="module")
+def evaluation() -> Any:
+    sys.path.insert(0, str(BENCH))
+    spec = importlib.util.spec_from_file_location("eval_stance", BENCH / "eval_stance.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def sentence(evaluation: Any, *labels: int) -> Any:
+    newsmtsc = sys.modules["newsmtsc"]
+    targets = tuple(newsmtsc.Target(i, i + 1, label, ()) for i, label in enumerate(labels))
+    return newsmtsc.Sentence("abcdef", targets)
+
+
+def test_contrast_counts_pairs_with_different_gold_classes_in_gold_order(evaluation: Any) -> None:
+    data = [
+        sentence(evaluation, 0, 2, 2),  # two pairs differ (0-2, 0-2), one is alike (2-2)
+        sentence(evaluation, 1, 1),  # alike: not a pair
+        sentence(evaluation, 2, 1),
+        sentence(evaluation, 0),
+    ]
+    scores = [
+        np.array([-0.8, 0.6, -0.9]),  # first pair in order, second reversed
+        np.array([0.9, -0.9]),
+        np.array([0.1, 0.1]),  # a tie is not in order
+        np.array([0.5]),
+    ]
+    assert evaluation.contrast(data, scores) == (3, 1)
