@@ -27,16 +27,15 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from collections.abc import Sequence
-
-import numpy as np
 from newsmtsc import NEUTRAL, Sentence, macro_f1, read
 
 from pipeline.enrich import Enricher

@@ -15,27 +15,26 @@ BENCH = Path(__file__).resolve().parents[1] / "bench"
 
 @pytest.fixture(scope="module")
 def evaluation() -> Any:
-    sys.path.insert(0, str(BENCH))
     spec = importlib.util.spec_from_file_location("eval_stance", BENCH / "eval_stance.py")
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    spec.loader.exec_module(module)  # puts bench/ on sys.path for its newsmtsc
     return module
 
 
-def sentence(evaluation: Any, *labels: int) -> Any:
-    newsmtsc = sys.modules["newsmtsc"]
+def sentence(newsmtsc: Any, *labels: int) -> Any:
     targets = tuple(newsmtsc.Target(i, i + 1, label, ()) for i, label in enumerate(labels))
     return newsmtsc.Sentence("abcdef", targets)
 
 
 def test_contrast_counts_pairs_with_different_gold_classes_in_gold_order(evaluation: Any) -> None:
+    newsmtsc = sys.modules[evaluation.read.__module__]
     data = [
-        sentence(evaluation, 0, 2, 2),  # two pairs differ (0-2, 0-2), one is alike (2-2)
-        sentence(evaluation, 1, 1),  # alike: not a pair
-        sentence(evaluation, 2, 1),
-        sentence(evaluation, 0),
+        sentence(newsmtsc, 0, 2, 2),  # two pairs differ (0-2, 0-2), one is alike (2-2)
+        sentence(newsmtsc, 1, 1),  # alike: not a pair
+        sentence(newsmtsc, 2, 1),
+        sentence(newsmtsc, 0),
     ]
     scores = [
         np.array([-0.8, 0.6, -0.9]),  # first pair in order, second reversed

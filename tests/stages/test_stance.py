@@ -270,7 +270,7 @@ def test_the_stance_model_setting_chooses_the_classifier(tmp_path: Path) -> None
     assert Enricher(Settings()).stance is load_model(MODEL_DIR)
     assert Enricher(Settings(stance_model="fast")).stance is load_model(FAST_MODEL_DIR)
     with pytest.raises(Exception, match=r"model\.onnx"):
-        Enricher(Settings(stance_model=str(tmp_path / "missing"))).warm_up()
+        Enricher(Settings(stance_model=str(tmp_path / "missing")))
 
 
 def test_a_stance_model_directory_without_its_files_is_refused_by_name(tmp_path: Path) -> None:
