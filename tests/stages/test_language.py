@@ -46,6 +46,13 @@ def test_only_the_beginning_is_examined() -> None:
     assert detect_language(english + german) == "en"
 
 
+def test_a_caller_can_examine_a_shorter_beginning() -> None:
+    english = "The harbour master said the ferries would run again next week. " * 4
+    german = "Der Hafenmeister sagte, die Fähren würden nächste Woche wieder fahren. " * 40
+    assert detect_language(english + german) == "de"
+    assert detect_language(english + german, max_chars=len(english)) == "en"
+
+
 def test_detector_is_built_once() -> None:
     assert language._detector() is language._detector()
 
