@@ -137,7 +137,7 @@ class Settings(BaseSettings):
         min_length=1,
         description="The stance classifier: 'standard' (six layers), 'fast' (three layers"
         " taught by it: half the stance stage's cost, NewsMTSC dev macro-F1 about 0.01 lower),"
-        " 'lite' (four narrow layers taught by it: a sixth of the cost, macro-F1 about 0.1"
+        " 'lite' (four narrow layers taught by it: a quarter of the cost, macro-F1 0.03-0.06"
         " lower), or a directory holding model.onnx and tokenizer.json as scripts/train_stance.py"
         " writes them.",
     )

@@ -6,7 +6,7 @@ The classifier is a small transformer fine-tuned for target-dependent sentiment:
 layers of all-MiniLM-L6-v2 trained on NewsMTSC (``scripts/train_stance.py``), exported to ONNX
 with int8 weights and run with onnxruntime (``pipeline/data/stance/``; a three-layer model
 taught by it, at half the cost, in ``pipeline/data/stance-fast/``, and a narrow four-layer one
-at a sixth, in ``pipeline/data/stance-lite/``). Its input is one
+at a quarter, in ``pipeline/data/stance-lite/``). Its input is one
 sentence with every entity mention in it wrapped in marker tokens; one inference per sentence
 scores all its mentions (the logits are read at each mention's opening marker). A mention's
 sentiment is P(positive) - P(negative), moved where needed so that its reading (below -0.2
@@ -85,7 +85,7 @@ says of unlabelled political news (``scripts/stance_teacher.py``); half the cost
 LITE_MODEL_DIR = MODEL_DIR.parent / "stance-lite"
 """The shipped lite model: four layers of width 128 (MiniLM's are 384), its embeddings
 MiniLM's reduced to 128 dimensions, taught by the six-layer model on NewsMTSC and unlabelled
-news (PolNeAR, Reuters-21578, CoNLL-2003 texts); a sixth of the cost, less accurate."""
+news (PolNeAR, Reuters-21578, CoNLL-2003 texts); a quarter of the cost, less accurate."""
 BUNDLED = {"standard": MODEL_DIR, "fast": FAST_MODEL_DIR, "lite": LITE_MODEL_DIR}
 MAX_TOKENS = 96
 """Longest model input in tokens; longer sentences are cut into windows around the mentions."""
