@@ -72,6 +72,7 @@ class Analysis:
     entities: dict[int, list[Entity]] = field(default_factory=dict)
     quotes: dict[int, list[Quote]] = field(default_factory=dict)
     stances: dict[int, list[Stance]] = field(default_factory=dict)
+    stance_models: dict[int, str] = field(default_factory=dict)
     places: dict[int, list[str]] = field(default_factory=dict)
     topics: dict[int, list[Topic]] = field(default_factory=dict)
 
@@ -105,6 +106,10 @@ class Enricher:
         self._cache = AnalysisCache(settings.analysis_cache_size)
         # resolved now, so that a wrong MEDIAMON_STANCE_MODEL stops the worker or command at once
         self._stance_dir = model_dir(settings.stance_model)
+        backlog = settings.stance_backlog_model
+        self._backlog_dir = model_dir(backlog) if backlog else None
+        if self._backlog_dir == self._stance_dir:
+            self._backlog_dir = None
 
     @property
     def nlp(self) -> Any:
@@ -120,16 +125,19 @@ class Enricher:
         recognise(self.nlp, [sentence], 1)
         if self.settings.stance_enabled:
             leeds = sentence.index("Leeds")
-            self.stance.probabilities([sentence], [[(leeds, leeds + len("Leeds"))]])
+            for behind in (False, True):
+                _, model = self.stance_for(behind=behind)
+                model.probabilities([sentence], [[(leeds, leeds + len("Leeds"))]])
         self.tagger.tag(None, sentence, [], [], self.iptc.classify(None, sentence))
 
     def process(self, records: Sequence[RawRecord]) -> list[Outcome]:
         """Enrich a batch; never raises for bad input (it becomes a dead-letter record)."""
         return self.complete(self.analyse(records))
 
-    def analyse(self, records: Sequence[RawRecord]) -> Analysis:
+    def analyse(self, records: Sequence[RawRecord], *, behind: bool = False) -> Analysis:
         """The stateless part of :meth:`process`: normalise, identify, detect the language and
-        run the NLP. Safe to run in a worker thread."""
+        run the NLP. ``behind`` (the stream's batch was full) scores stance with the backlog
+        model (:meth:`stance_for`). Safe to run in a worker thread."""
         analysis = Analysis(outcomes=[None] * len(records))
         with self._stage("normalise"):
             for index, record in enumerate(records):
@@ -148,7 +156,7 @@ class Enricher:
         with self._stage("quotes"):
             self._quotes(analysis)
         with self._stage("stance"):
-            self._stance(analysis)
+            self._stance(analysis, behind)
         with self._stage("topics"):
             self._topics(analysis)
         self._reuse(analysis, fresh, copies)
@@ -182,6 +190,7 @@ class Enricher:
                     entities=entities,
                     quotes=analysis.quotes.get(item.index),
                     stances=analysis.stances.get(item.index),
+                    stance_model=analysis.stance_models.get(item.index),
                     places=analysis.places.get(item.index),
                     topics=analysis.topics.get(item.index),
                 )
@@ -196,6 +205,8 @@ class Enricher:
                 analysis.quotes[index] = found.quotes
             if found.stances is not None:
                 analysis.stances[index] = found.stances
+            if found.stance_model is not None:
+                analysis.stance_models[index] = found.stance_model
             if found.places is not None:
                 analysis.places[index] = found.places
             if found.topics is not None:
@@ -213,14 +224,14 @@ class Enricher:
             except Exception:
                 log.exception("quotation stage failed on %s", _where(item.record))
 
-    def _stance(self, analysis: Analysis) -> None:
+    def _stance(self, analysis: Analysis, behind: bool) -> None:
         """Sentiment on every mention and entity, and stances, for the whole batch in shared
         inference calls (article by article when that fails); an article this stage fails on
         keeps its entities and quotes, without sentiment or stances (logged)."""
         if not self.settings.stance_enabled:
             return
         items = [item for item in analysis.pending if item.index in analysis.entities]
-        model = self.stance
+        name, model = self.stance_for(behind=behind)
         try:
             _stance_of(analysis, items, model)
         except Exception:
@@ -230,11 +241,24 @@ class Enricher:
                     _stance_of(analysis, [item], model)
                 except Exception:
                     log.exception("stance stage failed on %s", _where(item.record))
+        scored = [item for item in items if item.index in analysis.stances]
+        for item in scored:
+            analysis.stance_models[item.index] = name
+        if self._metrics is not None and scored:
+            self._metrics.stance_articles.labels(model=name).inc(len(scored))
 
     @property
     def stance(self) -> StanceModel:
         """The stance classifier of the settings, loaded on first use (shared, read-only)."""
         return load_model(self._stance_dir)
+
+    def stance_for(self, *, behind: bool) -> tuple[str, StanceModel]:
+        """The stance classifier's name (as the settings give it) and the classifier for a
+        batch: ``MEDIAMON_STANCE_BACKLOG_MODEL``'s when the worker is ``behind`` and one is set,
+        else ``MEDIAMON_STANCE_MODEL``'s."""
+        if behind and self._backlog_dir is not None:
+            return self.settings.stance_backlog_model, load_model(self._backlog_dir)
+        return self.settings.stance_model, self.stance
 
     @property
     def iptc(self) -> IptcClassifier:
@@ -291,6 +315,7 @@ class Enricher:
                     analysis.entities.get(item.index, []),
                     analysis.quotes.get(item.index, []),
                     analysis.stances.get(item.index, []),
+                    analysis.stance_models.get(item.index),
                     analysis.topics.get(item.index, []),
                     analysis.places.get(item.index, []),
                 )
@@ -360,6 +385,7 @@ class Enricher:
         entities: list[Entity],
         quotes: list[Quote],
         stances: list[Stance],
+        stance_model: str | None,
         topics: list[Topic],
         places: list[str],
     ) -> EnrichedEvent:
@@ -384,6 +410,7 @@ class Enricher:
             entities=entities,
             quotes=quotes,
             stances=stances,
+            stance_model=stance_model,
             topics=topics,
             places=places,
         )

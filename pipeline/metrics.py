@@ -72,6 +72,13 @@ class Metrics:
         self.duplicates = Counter(
             "mediamon_duplicates", "Duplicate articles detected, by kind.", ["kind"], registry=r
         )
+        self.stance_articles = Counter(
+            "mediamon_stance_articles",
+            "Articles scored by the stance stage, by classifier (the backlog model's while the"
+            " worker is behind).",
+            ["model"],
+            registry=r,
+        )
         self.stage_seconds = Histogram(
             "mediamon_stage_seconds",
             "Time a stage spent on one batch.",

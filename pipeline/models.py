@@ -322,6 +322,13 @@ class EnrichedEvent(_Model):
     entities: list[Entity]
     quotes: list[Quote]
     stances: list[Stance]
+    stance_model: str | None = Field(
+        None,
+        description="The stance classifier that scored the mentions and stances, as the"
+        " worker's settings name it ('standard', 'fast', 'lite' or a directory); 'lite' marks"
+        " an article scored while the worker was behind (MEDIAMON_STANCE_BACKLOG_MODEL). None"
+        " when the stance stage did not run.",
+    )
     topics: list[Topic]
     places: list[str] = Field(description="ISO 3166-1 alpha-2 codes of the story's countries.")
     pipeline_version: str = __version__

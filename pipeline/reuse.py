@@ -25,6 +25,7 @@ class Found:
     entities: list[Entity]
     quotes: list[Quote] | None
     stances: list[Stance] | None
+    stance_model: str | None
     places: list[str] | None
     topics: list[Topic] | None
 
@@ -34,6 +35,7 @@ class Found:
             entities=[entity.model_copy(deep=True) for entity in self.entities],
             quotes=_copies(self.quotes),
             stances=_copies(self.stances),
+            stance_model=self.stance_model,
             places=None if self.places is None else list(self.places),
             topics=_copies(self.topics),
         )

@@ -141,6 +141,15 @@ class Settings(BaseSettings):
         " lower), or a directory holding model.onnx and tokenizer.json as scripts/train_stance.py"
         " writes them.",
     )
+    stance_backlog_model: str = Field(
+        "lite",
+        description="The stance classifier for a batch the worker takes full (MEDIAMON_BATCH_SIZE"
+        " articles at once: it is behind, in a burst or a backlog), in the same forms as"
+        " MEDIAMON_STANCE_MODEL: 'lite' by default, so that a worker drains a backlog about twice"
+        " as fast and scores with the main model whenever it keeps up; '' (or the main model's"
+        " name): the main model always. Each event names its model (stance_model). Offline"
+        " enrichment (mediamon enrich) always uses the main model.",
+    )
     iptc_model: Path | None = Field(
         None,
         description="Weights of the IPTC stage's linear model (JSON written by"

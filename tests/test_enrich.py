@@ -137,6 +137,54 @@ def test_copies_within_a_batch_are_analysed_once(monkeypatch: pytest.MonkeyPatch
     assert analysed == [ENGLISH["body"]] * 2  # size 0: nothing kept between batches
 
 
+OPINION = {
+    "title": "Council row over bus routes",
+    "body": (
+        "Mayor Sarah Collins praised the drivers of Leeds for their patience. Critics accused "
+        "Harlow Transit of wasting public money and misleading passengers for years."
+    ),
+}
+
+
+def _sentiments(event: EnrichedEvent) -> list[float | None]:
+    return [m.sentiment for e in event.entities for m in e.mentions]
+
+
+def test_a_batch_taken_behind_is_scored_by_the_backlog_model() -> None:
+    metrics = Metrics()
+    enricher = Enricher(Settings(analysis_cache_size=0), metrics=metrics, clock=lambda: NOW)
+    record = _json(OPINION)
+    (behind,) = _events(enricher.complete(enricher.analyse([record], behind=True)))
+    (keeping_up,) = _events(enricher.complete(enricher.analyse([record])))
+    (lite,) = _events(Enricher(Settings(stance_model="lite")).process([record]))
+    (standard,) = _events(Enricher(Settings(stance_model="standard")).process([record]))
+    assert (behind.stance_model, keeping_up.stance_model) == ("lite", "standard")
+    assert _sentiments(behind) == _sentiments(lite) != _sentiments(standard)
+    assert behind.stances == lite.stances
+    assert _sentiments(keeping_up) == _sentiments(standard)
+    text = generate_latest(metrics.registry).decode()
+    for model in ("lite", "standard"):
+        assert f'mediamon_stance_articles_total{{model="{model}"}} 1.0' in text
+
+
+def test_without_a_backlog_model_the_main_model_scores_every_batch() -> None:
+    enricher = Enricher(Settings(stance_model="fast", stance_backlog_model=""))
+    (event,) = _events(enricher.complete(enricher.analyse([_json(OPINION)], behind=True)))
+    assert event.stance_model == "fast"
+    off = Enricher(Settings(stance_enabled=False))
+    (unscored,) = _events(off.complete(off.analyse([_json(OPINION)], behind=True)))
+    assert unscored.stance_model is None
+
+
+def test_a_copy_names_the_model_that_scored_the_article_it_reuses() -> None:
+    enricher = Enricher(Settings(), clock=lambda: NOW)
+    (first,) = _events(enricher.complete(enricher.analyse([_json(OPINION)], behind=True)))
+    copy = {**OPINION, "url": "https://other.example.org/wire/78"}
+    (again,) = _events(enricher.process([_json(copy)]))
+    assert again.stance_model == first.stance_model == "lite"
+    assert _sentiments(again) == _sentiments(first)
+
+
 def test_a_non_english_article_is_published_unenriched() -> None:
     (event,) = _events(Enricher(Settings()).process([_json(GERMAN)]))
     assert event.language == "de"

@@ -9,7 +9,9 @@ from pipeline.reuse import AnalysisCache, Found, Key
 def _found(name: str) -> Found:
     mention = Mention(text=name, start=0, end=len(name), type=EntityType.PER)
     entity = Entity(id=name, name=name, type=EntityType.PER, salience=1.0, mentions=[mention])
-    return Found(entities=[entity], quotes=[], stances=None, places=["GB"], topics=None)
+    return Found(
+        entities=[entity], quotes=[], stances=None, stance_model=None, places=["GB"], topics=None
+    )
 
 
 def _key(n: int) -> Key:

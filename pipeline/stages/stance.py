@@ -284,7 +284,7 @@ def _softmax(x: np.ndarray) -> np.ndarray:
     return result
 
 
-@lru_cache(maxsize=2)
+@lru_cache(maxsize=4)
 def load_model(directory: Path = MODEL_DIR) -> StanceModel:
     """The model in ``directory`` (the shipped one by default), loaded once per process."""
     return StanceModel(directory)

@@ -25,6 +25,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, Protocol, TypeVar
 
 import faust
@@ -267,10 +268,14 @@ async def _enrich(
     enricher: Enricher,
     records: Sequence[RawRecord],
 ) -> list[Outcome]:
-    """Run the enricher: the NLP in a worker thread, the stateful part on the loop. Whatever
+    """Run the enricher: the NLP in a worker thread, the stateful part on the loop. A full
+    batch means the worker is behind (its stance stage takes the backlog model). Whatever
     goes wrong, every record comes back as an event or a dead-letter record."""
+    behind = len(records) >= enricher.settings.batch_size
     try:
-        analysis = await loop.run_in_executor(executor, enricher.analyse, records)
+        analysis = await loop.run_in_executor(
+            executor, partial(enricher.analyse, records, behind=behind)
+        )
         return enricher.complete(analysis)
     except Exception as exc:
         log.exception("enrichment of a batch of %d failed", len(records))

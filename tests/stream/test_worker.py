@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import base64
+from pathlib import Path
 
+import orjson
 import pytest
 
 from pipeline.models import DeadLetter
 from pipeline.settings import Settings
 from pipeline.sources import read_sources
-from pipeline.transport.client import push
+from pipeline.transport.client import ensure_topics, push
 from tests.conftest import FIXTURES, WorkerProcess, read_outputs
 
 pytestmark = pytest.mark.integration
@@ -99,3 +101,34 @@ def test_bad_input_is_dead_lettered_with_its_bytes_and_the_worker_goes_on(
     assert [o["title"] for o in outputs if o["record_type"] == "enriched"] == [
         "Rotterdam dock strike ends after talks with Maersk"
     ]
+
+
+def _report(number: int) -> bytes:
+    return orjson.dumps(
+        {
+            "title": f"Harbour report {number}",
+            "body": f"Mayor Ann Lund praised the crews of Harlow harbour on day {number}. Critics"
+            f" accused the Harlow Port Authority of wasting {number} million pounds.",
+        }
+    )
+
+
+def test_a_backlog_is_scored_by_the_backlog_model_and_a_lone_article_by_the_main_one(
+    tmp_path: Path, settings: Settings
+) -> None:
+    """Four articles waiting when the worker starts come in full batches of two (it is behind):
+    the lite model scores them; one pushed once it has caught up comes alone: the main model."""
+    pairs = settings.model_copy(update={"batch_size": 2, "partitions": 1})
+    ensure_topics(pairs)
+    push(pairs, [_report(n) for n in range(4)])
+    worker = WorkerProcess(pairs, tmp_path / "backlog.log")
+    worker.start()
+    try:
+        backlog = read_outputs(pairs, 4)
+        assert [e["stance_model"] for e in backlog] == ["lite"] * 4, worker.log()
+        push(pairs, [_report(4)])
+        *_, lone = read_outputs(pairs, 5)
+        assert lone["title"] == "Harbour report 4"
+        assert lone["stance_model"] == "standard"
+    finally:
+        worker.stop()
