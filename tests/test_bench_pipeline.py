@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 
 SCRIPT = Path(__file__).resolve().parents[1] / "bench" / "bench_pipeline.py"
@@ -69,6 +70,7 @@ def test_results_hold_the_headline_keys(bench: Any) -> None:
         "naive": bench.Run("naive", 100, 38_000, 12.5, 1, peak_rss_mb=[200.0]),
         "one": bench.Run("one", 100, 38_000, 8.0, 1, peak_rss_mb=[340.0]),
         "two": bench.Run("two", 100, 38_000, 5.0, 2, peak_rss_mb=[330.0, 350.0]),
+        "one_standard_stance": bench.Run("one_standard_stance", 100, 38_000, 20.0, 1),
         "one_no_stance": bench.Run("one_no_stance", 100, 38_000, 4.0, 1, peak_rss_mb=[300.0]),
         "one_fast_stance": bench.Run("one_fast_stance", 100, 38_000, 5.0, 1, peak_rss_mb=[320.0]),
         "one_lite_stance": bench.Run("one_lite_stance", 100, 38_000, 8.0, 1, peak_rss_mb=[310.0]),
@@ -82,6 +84,7 @@ def test_results_hold_the_headline_keys(bench: Any) -> None:
     assert "e2e_no_stance_vs_bare" not in document["goals"]  # a figure, not one of the goals
     assert document["e2e_fast_stance_vs_bare"] == pytest.approx(2.0)
     assert document["e2e_lite_stance_vs_bare"] == pytest.approx(1.25)
+    assert document["e2e_standard_stance_vs_bare"] == pytest.approx(0.5)
     lines = bench.summary_lines(document)
     assert any(line.startswith("stance off vs bare spaCy") and "2.50" in line for line in lines)
     assert document["latency_p99_s"] == 1.2
@@ -100,13 +103,29 @@ def test_variant_runs_give_their_settings_to_the_workers(bench: Any, tmp_path: P
             return settings
 
     for name, expected in (
-        ("one_fast_stance", ("MEDIAMON_STANCE_MODEL", "fast")),
-        ("one_lite_stance", ("MEDIAMON_STANCE_MODEL", "lite")),
-        ("one_no_stance", ("MEDIAMON_STANCE_ENABLED", "false")),
+        ("one_standard_stance", {"MEDIAMON_STANCE_BACKLOG_MODEL": ""}),
+        ("one_fast_stance", {"MEDIAMON_STANCE_MODEL": "fast", "MEDIAMON_STANCE_BACKLOG_MODEL": ""}),
+        ("one_lite_stance", {"MEDIAMON_STANCE_MODEL": "lite", "MEDIAMON_STANCE_BACKLOG_MODEL": ""}),
+        ("one_no_stance", {"MEDIAMON_STANCE_ENABLED": "false"}),
     ):
         stream = bench.mediamon_stream(Broker(), tmp_path, name, 1, 4, bench.VARIANTS[name])
         ((_, env),) = stream.launches
-        assert env[expected[0]].lower() == expected[1]
+        assert {key: env[key].lower() for key in expected} == expected
     ((_, env),) = bench.mediamon_stream(Broker(), tmp_path, "one", 1, 4).launches
     assert env.get("MEDIAMON_STANCE_MODEL", "standard") == "standard"
+    assert env.get("MEDIAMON_STANCE_BACKLOG_MODEL", "lite") == "lite"
     assert env.get("MEDIAMON_STANCE_ENABLED", "true").lower() == "true"
+
+
+def test_events_are_counted_by_the_stance_model_they_name(bench: Any) -> None:
+    values = [
+        orjson.dumps({"record_type": "enriched", "stance_model": "lite"}),
+        orjson.dumps({"record_type": "enriched", "stance_model": "standard"}),
+        orjson.dumps({"record_type": "enriched", "stance_model": "lite"}),
+        orjson.dumps({"record_type": "enriched", "stance_model": None}),
+        orjson.dumps({"record_type": "deadletter"}),
+    ]
+    counts = bench.stance_models(values)
+    assert counts == {"lite": 2, "none": 1, "standard": 1}
+    assert bench.shares(counts) == "lite 50%, none 25%, standard 25%"
+    assert bench.shares({}) == "-"
