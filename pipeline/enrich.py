@@ -104,12 +104,15 @@ class Enricher:
         self._clock = clock
         self._nlp: Any = None
         self._cache = AnalysisCache(settings.analysis_cache_size)
-        # resolved now, so that a wrong MEDIAMON_STANCE_MODEL stops the worker or command at once
-        self._stance_dir = model_dir(settings.stance_model)
+        # resolved now, so that a wrong model setting stops the worker or command at once; by
+        # whether the worker is behind: the name the settings give and the model's directory
+        main = (settings.stance_model, model_dir(settings.stance_model))
         backlog = settings.stance_backlog_model
-        self._backlog_dir = model_dir(backlog) if backlog else None
-        if self._backlog_dir == self._stance_dir:
-            self._backlog_dir = None
+        behind = (backlog, model_dir(backlog)) if backlog else main
+        self._stance_models = {False: main, True: main if behind[1] == main[1] else behind}
+        if metrics is not None and settings.stance_enabled:  # the series at zero from the start
+            for name, _ in self._stance_models.values():
+                metrics.stance_articles.labels(model=name)
 
     @property
     def nlp(self) -> Any:
@@ -250,15 +253,14 @@ class Enricher:
     @property
     def stance(self) -> StanceModel:
         """The stance classifier of the settings, loaded on first use (shared, read-only)."""
-        return load_model(self._stance_dir)
+        return load_model(self._stance_models[False][1])
 
     def stance_for(self, *, behind: bool) -> tuple[str, StanceModel]:
         """The stance classifier's name (as the settings give it) and the classifier for a
         batch: ``MEDIAMON_STANCE_BACKLOG_MODEL``'s when the worker is ``behind`` and one is set,
         else ``MEDIAMON_STANCE_MODEL``'s."""
-        if behind and self._backlog_dir is not None:
-            return self.settings.stance_backlog_model, load_model(self._backlog_dir)
-        return self.settings.stance_model, self.stance
+        name, directory = self._stance_models[behind]
+        return name, load_model(directory)
 
     @property
     def iptc(self) -> IptcClassifier:

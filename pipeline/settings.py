@@ -143,12 +143,21 @@ class Settings(BaseSettings):
     )
     stance_backlog_model: str = Field(
         "lite",
-        description="The stance classifier for a batch the worker takes full (MEDIAMON_BATCH_SIZE"
-        " articles at once: it is behind, in a burst or a backlog), in the same forms as"
+        description="The stance classifier for a batch taken while the worker is behind (a full"
+        " batch of MEDIAMON_BATCH_SIZE articles, or one whose oldest article has waited"
+        " MEDIAMON_STANCE_BACKLOG_AFTER_S: a burst or a backlog), in the same forms as"
         " MEDIAMON_STANCE_MODEL: 'lite' by default, so that a worker drains a backlog about twice"
         " as fast and scores with the main model whenever it keeps up; '' (or the main model's"
         " name): the main model always. Each event names its model (stance_model). Offline"
         " enrichment (mediamon enrich) always uses the main model.",
+    )
+    stance_backlog_after_s: float = Field(
+        1.0,
+        gt=0,
+        description="A batch whose oldest article has waited this long since its ingest"
+        " timestamp (the message's Kafka timestamp) also counts as behind and goes to"
+        " MEDIAMON_STANCE_BACKLOG_MODEL: a load the main model cannot quite keep up with builds"
+        " a queue before it fills batches.",
     )
     iptc_model: Path | None = Field(
         None,

@@ -154,6 +154,9 @@ def test_a_batch_taken_behind_is_scored_by_the_backlog_model() -> None:
     metrics = Metrics()
     enricher = Enricher(Settings(analysis_cache_size=0), metrics=metrics, clock=lambda: NOW)
     record = _json(OPINION)
+    at_start = generate_latest(metrics.registry).decode()
+    for model in ("lite", "standard"):
+        assert f'mediamon_stance_articles_total{{model="{model}"}} 0.0' in at_start
     (behind,) = _events(enricher.complete(enricher.analyse([record], behind=True)))
     (keeping_up,) = _events(enricher.complete(enricher.analyse([record])))
     (lite,) = _events(Enricher(Settings(stance_model="lite")).process([record]))

@@ -262,19 +262,29 @@ async def _process(
         return
 
 
+def behind(records: Sequence[RawRecord], batch_size: int, after_s: float, now: float) -> bool:
+    """Whether a batch shows the worker behind its input: the batch is full (more was
+    waiting), or its oldest record's timestamp is ``after_s`` or more before ``now``."""
+    if len(records) >= batch_size:
+        return True
+    stamps = [r.timestamp.timestamp() for r in records if r.timestamp is not None]
+    return bool(stamps) and now - min(stamps) >= after_s
+
+
 async def _enrich(
     loop: asyncio.AbstractEventLoop,
     executor: ThreadPoolExecutor,
     enricher: Enricher,
     records: Sequence[RawRecord],
 ) -> list[Outcome]:
-    """Run the enricher: the NLP in a worker thread, the stateful part on the loop. A full
-    batch means the worker is behind (its stance stage takes the backlog model). Whatever
-    goes wrong, every record comes back as an event or a dead-letter record."""
-    behind = len(records) >= enricher.settings.batch_size
+    """Run the enricher: the NLP in a worker thread, the stateful part on the loop (its stance
+    stage takes the backlog model when the worker is :func:`behind`). Whatever goes wrong,
+    every record comes back as an event or a dead-letter record."""
+    settings = enricher.settings
+    late = behind(records, settings.batch_size, settings.stance_backlog_after_s, time.time())
     try:
         analysis = await loop.run_in_executor(
-            executor, partial(enricher.analyse, records, behind=behind)
+            executor, partial(enricher.analyse, records, behind=late)
         )
         return enricher.complete(analysis)
     except Exception as exc:
