@@ -91,7 +91,7 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=300)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--model", default="standard", help="standard, fast or a directory")
+    parser.add_argument("--model", default="standard", help="standard, fast, lite or a directory")
     args = parser.parse_args()
     articles = read_articles(args.path, args.limit)
     nlp = load_recogniser()

@@ -27,6 +27,10 @@ def run_demo(paths: list[str] | None, *, once: bool, port: int) -> int:
     """Run the demo; with ``once``, return 0 when every article is enriched, 1 otherwise."""
     console = Console()
     base = Settings()
+    if "MEDIAMON_STANCE_BACKLOG_MODEL" not in os.environ:
+        # the samples wait in the topic while the worker starts: not a backlog worth scoring
+        # with the lite model, so the demo shows the main model's stances unless asked
+        base = base.model_copy(update={"stance_backlog_model": ""})
     base.data_dir.mkdir(parents=True, exist_ok=True)
     if wait_for_port("127.0.0.1", port, timeout=0.1):
         port = free_port()

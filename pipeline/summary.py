@@ -43,9 +43,12 @@ def summarise(record: dict[str, Any]) -> Panel:
         lines.append(_field("entities", shown + (f" +{more} more" if more > 0 else "")))
     for quote in record.get("quotes") or []:
         lines.append(_field("quote", f"{quote.get('speaker') or '?'}: “{quote['text']}”"))
+    model = record.get("stance_model")
     for stance in record.get("stances") or []:
         sign = {-1: "negative", 0: "neutral", 1: "positive"}[stance["polarity"]]
-        lines.append(_field("stance", f"{stance['holder']} → {stance['target']}: {sign}"))
+        lines.append(
+            _field("stance", f"{stance['holder']} → {stance['target']}: {sign} ({model} model)")
+        )
     if record.get("topics"):
         lines.append(_field("topics", ", ".join(t["label"] for t in record["topics"])))
     if record.get("places"):
