@@ -3,17 +3,22 @@ worker's memory printed every few seconds, so that leaks and slowdowns show.
 
     python bench/soak.py --rate 20 --duration 300 --interval 10
     python bench/soak.py --broker kafka://127.0.0.1:9092 --rate 50 --duration 600
+    python bench/soak.py --rate 4 --burst 40:20:30 --duration 240 --interval 5
 
 Without ``--broker`` it starts the embedded broker on a free port. It always starts its own
 worker (``mediamon worker``) on topics and a consumer group of its own, produces ``--rate``
 articles a second for ``--duration`` seconds (at most ``--max-articles``), waits up to
 ``--drain`` seconds for the worker to catch up, prints a summary and stops everything. A
-share of bad inputs (``--bad-share``) exercises the dead-letter path too.
+share of bad inputs (``--bad-share``) exercises the dead-letter path too. ``--burst
+RATE:START:SECONDS`` sends ``RATE`` a second instead for ``SECONDS`` from ``START`` seconds
+into the load, and the summary says when the lag fell back to a second of the base rate.
 
 Columns: seconds since the load started; articles pushed; outputs published (enriched and
 dead-letter records); outputs a second over the last interval; lag (pushed, less the
 group's committed offsets); the worker's resident memory (VmRSS) in MiB; the articles its
-duplicate detector remembers (memory that grows by design, up to MEDIAMON_DEDUP_MAX_ENTRIES).
+duplicate detector remembers (memory that grows by design, up to MEDIAMON_DEDUP_MAX_ENTRIES);
+``behind``, the share of the articles the stance stage scored over the last interval with
+the backlog model (MEDIAMON_STANCE_BACKLOG_MODEL), from the worker's metrics.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ import threading
 import time
 import urllib.request
 import uuid
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
@@ -91,15 +97,53 @@ def article(rng: random.Random, number: int, run: str) -> bytes:
     ).encode()
 
 
-def table_entries(port: int) -> int | None:
-    """Articles the worker's duplicate detector remembers (its ``/metrics``), None if silent."""
+def scrape(port: int) -> str:
+    """The worker's ``/metrics`` text ("" when it does not answer)."""
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as response:
-            text = response.read().decode()
+            return str(response.read().decode())
     except OSError:
-        return None
-    match = re.search(r'^mediamon_table_entries\{table="dedup"\} ([0-9.e+]+)$', text, re.M)
+        return ""
+
+
+def table_entries(metrics: str) -> int | None:
+    """Articles the worker's duplicate detector remembers, None if not reported."""
+    match = re.search(r'^mediamon_table_entries\{table="dedup"\} ([0-9.e+]+)$', metrics, re.M)
     return int(float(match.group(1))) if match else None
+
+
+def stance_articles(metrics: str) -> dict[str, float]:
+    """Articles the stance stage scored so far, by model."""
+    found = re.findall(
+        r'^mediamon_stance_articles_total\{model="([^"]*)"\} ([0-9.e+]+)$', metrics, re.M
+    )
+    return {model: float(count) for model, count in found}
+
+
+def send_times(
+    rate: float, duration: float, burst: tuple[float, float, float] | None = None
+) -> Iterator[float]:
+    """Send times, in seconds from the start, of ``rate`` a second for ``duration`` seconds,
+    with ``burst`` = (rate, start, seconds) sending at its rate during its window."""
+    t = 0.0
+    while t <= duration:
+        yield t
+        in_burst = burst is not None and burst[1] <= t < burst[1] + burst[2]
+        step = 1 / burst[0] if burst is not None and in_burst else 1 / rate
+        if burst is not None and t < burst[1] < t + step:
+            step = burst[1] - t  # the burst starts on time
+        t += step
+
+
+def parse_burst(text: str) -> tuple[float, float, float]:
+    """``RATE:START:SECONDS`` as numbers (ValueError when malformed or not positive)."""
+    try:
+        rate, start, seconds = (float(part) for part in text.split(":"))
+    except ValueError:
+        raise ValueError(f"burst {text!r}: not three numbers RATE:START:SECONDS") from None
+    if rate <= 0 or start < 0 or seconds <= 0:
+        raise ValueError(f"burst {text!r}: rate and seconds must be positive, start not negative")
+    return rate, start, seconds
 
 
 def rss_mib(pid: int) -> float | None:
@@ -141,14 +185,14 @@ class Watch:
 
 def produce(
     settings: Settings,
-    rate: float,
-    duration: float,
+    schedule: Iterable[float],
     limit: int,
     bad_share: float,
     pushed: list[int],
     stop: threading.Event,
 ) -> None:
-    """Send ``rate`` articles a second until ``duration`` or ``limit``; count acknowledged ones."""
+    """Send an article at each time of ``schedule`` (at most ``limit``); count acknowledged
+    ones."""
     producer = KafkaProducer(**connection_options(settings), acks="all", linger_ms=20)
     rng = random.Random(1)
     run = uuid.uuid4().hex[:6]
@@ -158,9 +202,9 @@ def produce(
         pushed[0] += 1
 
     try:
-        for number in range(limit):
-            due = started + number / rate
-            if due - started > duration or stop.is_set():
+        for number, offset in zip(range(limit), schedule, strict=False):
+            due = started + offset
+            if stop.is_set():
                 break
             if (wait := due - time.monotonic()) > 0:
                 time.sleep(wait)
@@ -182,10 +226,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bad-share", type=float, default=0.02, help="share of bad inputs")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--partitions", type=int, default=2)
+    parser.add_argument("--burst", metavar="RATE:START:SECONDS", help="a burst in the load")
     args = parser.parse_args(argv)
     if not 0 < args.rate <= 10_000 or not 0 < args.duration <= MAX_DURATION_S:
         parser.error(f"--rate must be in (0, 10000] and --duration in (0, {MAX_DURATION_S:.0f}]")
-    limit = args.max_articles or int(args.rate * args.duration) + 1
+    try:
+        burst = parse_burst(args.burst) if args.burst else None
+    except ValueError as exc:
+        parser.error(str(exc))
+    schedule = list(send_times(args.rate, args.duration, burst))
+    limit = args.max_articles or len(schedule)
 
     workdir = Path(tempfile.mkdtemp(prefix="mediamon-soak-"))
     broker = None if args.broker else EmbeddedBroker(log_path=workdir / "broker.log")
@@ -234,17 +284,19 @@ def main(argv: list[str] | None = None) -> int:
         base_published = watch.published()
         producer_thread = threading.Thread(
             target=produce,
-            args=(settings, args.rate, args.duration, limit, args.bad_share, pushed, stop),
+            args=(settings, schedule, limit, args.bad_share, pushed, stop),
             daemon=True,
         )
         print(
             f"{'s':>6} {'pushed':>8} {'outputs':>8} {'out/s':>7} {'lag':>7} {'RSS MiB':>8}"
-            f" {'dedup':>8}",
+            f" {'dedup':>8} {'behind':>7}",
             flush=True,
         )
         started = time.monotonic()
         producer_thread.start()
         last_t, last_out = 0.0, 0
+        last_scored = stance_articles(scrape(settings.metrics_port))
+        caught_up: float | None = None
         deadline = started + args.duration + args.drain
         while time.monotonic() < deadline:
             time.sleep(args.interval)
@@ -258,13 +310,20 @@ def main(argv: list[str] | None = None) -> int:
             rss = rss_mib(worker.pid) or 0.0
             samples.append((now, out, rss))
             rate = (out - last_out) / (now - last_t)
-            entries = table_entries(settings.metrics_port)
+            metrics = scrape(settings.metrics_port)
+            entries = table_entries(metrics)
+            scored = stance_articles(metrics)
+            done = {m: n - last_scored.get(m, 0.0) for m, n in scored.items()}
+            late = done.get(settings.stance_backlog_model, 0.0)
+            share = f"{late / sum(done.values()):.0%}" if sum(done.values()) else "-"
             print(
                 f"{now:6.0f} {pushed[0]:8d} {out:8d} {rate:7.1f} {lag:7d} {rss:8.0f}"
-                f" {entries if entries is not None else '?':>8}",
+                f" {entries if entries is not None else '?':>8} {share:>7}",
                 flush=True,
             )
-            last_t, last_out = now, out
+            last_t, last_out, last_scored = now, out, scored
+            if burst and caught_up is None and now > sum(burst[1:]) and lag <= args.rate:
+                caught_up = now
             if not producer_thread.is_alive() and lag <= 0:
                 break
     finally:
@@ -275,6 +334,15 @@ def main(argv: list[str] | None = None) -> int:
             broker.stop()
     if samples:
         _summary(samples, pushed[0])
+    if burst is not None:
+        end = burst[1] + burst[2]
+        print(
+            f"soak: burst of {burst[0]:g}/s ended at {end:.0f}s; lag under one second of the"
+            f" base rate at {caught_up:.0f}s ({caught_up - end:.0f}s later)"
+            if caught_up is not None
+            else f"soak: burst ended at {end:.0f}s; the lag was still above the base rate's"
+            " second at the end"
+        )
     return code
 
 

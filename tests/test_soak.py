@@ -1,0 +1,58 @@
+"""The pure helpers of ``bench/soak.py``: the load's schedule with a burst, and what it reads
+from the worker's metrics."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[1] / "bench" / "soak.py"
+
+
+@pytest.fixture(scope="module")
+def soak() -> Any:
+    spec = importlib.util.spec_from_file_location("soak", SCRIPT)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_a_steady_load_sends_at_its_rate_until_the_duration(soak: Any) -> None:
+    assert list(soak.send_times(2.0, 2.0)) == [0.0, 0.5, 1.0, 1.5, 2.0]
+
+
+def test_a_burst_sends_at_its_rate_inside_its_window_only(soak: Any) -> None:
+    times = list(soak.send_times(1.0, 6.0, (4.0, 2.5, 1.0)))
+    assert times[:3] == [0.0, 1.0, 2.0]
+    assert times[3:7] == pytest.approx([2.5, 2.75, 3.0, 3.25])  # the burst starts on time
+    assert times[7:] == pytest.approx([3.5, 4.5, 5.5])
+    in_window = [t for t in times if 2.5 <= t < 3.5]
+    assert len(in_window) == 4
+
+
+def test_a_burst_is_given_as_rate_start_and_seconds(soak: Any) -> None:
+    assert soak.parse_burst("120:20:30") == (120.0, 20.0, 30.0)
+    for bad in ("120:20", "0:20:30", "10:-1:5", "10:5:0", "fast:1:2"):
+        with pytest.raises(ValueError, match=r"^burst"):
+            soak.parse_burst(bad)
+
+
+def test_the_worker_metrics_give_table_entries_and_stance_articles_by_model(soak: Any) -> None:
+    metrics = (
+        "# TYPE mediamon_stance_articles_total counter\n"
+        'mediamon_stance_articles_total{model="standard"} 40.0\n'
+        'mediamon_stance_articles_total{model="lite"} 2.5e+03\n'
+        'mediamon_table_entries{table="dedup"} 17.0\n'
+        'mediamon_table_entries{table="trends"} 90.0\n'
+    )
+    assert soak.stance_articles(metrics) == {"standard": 40.0, "lite": 2500.0}
+    assert soak.table_entries(metrics) == 17
+    assert soak.stance_articles("") == {}
+    assert soak.table_entries("") is None
