@@ -17,8 +17,8 @@ Columns: seconds since the load started; articles pushed; outputs published (enr
 dead-letter records); outputs a second over the last interval; lag (pushed, less the
 group's committed offsets); the worker's resident memory (VmRSS) in MiB; the articles its
 duplicate detector remembers (memory that grows by design, up to MEDIAMON_DEDUP_MAX_ENTRIES);
-``behind``, the share of the articles the stance stage scored over the last interval with
-the backlog model (MEDIAMON_STANCE_BACKLOG_MODEL), from the worker's metrics.
+``behind``, the share of the articles the stance stage scored over the last interval while
+the worker was behind (with MEDIAMON_STANCE_BACKLOG_MODEL), from the worker's metrics.
 """
 
 from __future__ import annotations
@@ -112,12 +112,13 @@ def table_entries(metrics: str) -> int | None:
     return int(float(match.group(1))) if match else None
 
 
-def stance_articles(metrics: str) -> dict[str, float]:
-    """Articles the stance stage scored so far, by model."""
-    found = re.findall(
-        r'^mediamon_stance_articles_total\{model="([^"]*)"\} ([0-9.e+]+)$', metrics, re.M
-    )
-    return {model: float(count) for model, count in found}
+def stance_articles(metrics: str) -> dict[bool, float]:
+    """Articles the stance stage scored so far, by whether the worker was behind."""
+    counts = {False: 0.0, True: 0.0}
+    pattern = r'^mediamon_stance_articles_total\{behind="(true|false)",model="[^"]*"\} (\S+)$'
+    for behind, count in re.findall(pattern, metrics, re.M):
+        counts[behind == "true"] += float(count)
+    return counts
 
 
 def send_times(
@@ -313,9 +314,8 @@ def main(argv: list[str] | None = None) -> int:
             metrics = scrape(settings.metrics_port)
             entries = table_entries(metrics)
             scored = stance_articles(metrics)
-            done = {m: n - last_scored.get(m, 0.0) for m, n in scored.items()}
-            late = done.get(settings.stance_backlog_model, 0.0)
-            share = f"{late / sum(done.values()):.0%}" if sum(done.values()) else "-"
+            done = {late: n - last_scored[late] for late, n in scored.items()}
+            share = f"{done[True] / sum(done.values()):.0%}" if sum(done.values()) else "-"
             print(
                 f"{now:6.0f} {pushed[0]:8d} {out:8d} {rate:7.1f} {lag:7d} {rss:8.0f}"
                 f" {entries if entries is not None else '?':>8} {share:>7}",

@@ -111,8 +111,8 @@ class Enricher:
         behind = (backlog, model_dir(backlog)) if backlog else main
         self._stance_models = {False: main, True: main if behind[1] == main[1] else behind}
         if metrics is not None and settings.stance_enabled:  # the series at zero from the start
-            for name, _ in self._stance_models.values():
-                metrics.stance_articles.labels(model=name)
+            for late, (name, _) in self._stance_models.items():
+                metrics.stance_articles.labels(model=name, behind=str(late).lower())
 
     @property
     def nlp(self) -> Any:
@@ -248,7 +248,8 @@ class Enricher:
         for item in scored:
             analysis.stance_models[item.index] = name
         if self._metrics is not None and scored:
-            self._metrics.stance_articles.labels(model=name).inc(len(scored))
+            labels = {"model": name, "behind": str(behind).lower()}
+            self._metrics.stance_articles.labels(**labels).inc(len(scored))
 
     @property
     def stance(self) -> StanceModel:

@@ -74,9 +74,9 @@ class Metrics:
         )
         self.stance_articles = Counter(
             "mediamon_stance_articles",
-            "Articles scored by the stance stage, by classifier (the backlog model's while the"
-            " worker is behind).",
-            ["model"],
+            "Articles scored by the stance stage, by classifier and by whether the worker was"
+            " behind (the backlog model's batches).",
+            ["model", "behind"],
             registry=r,
         )
         self.stage_seconds = Histogram(

@@ -155,8 +155,9 @@ def test_a_batch_taken_behind_is_scored_by_the_backlog_model() -> None:
     enricher = Enricher(Settings(analysis_cache_size=0), metrics=metrics, clock=lambda: NOW)
     record = _json(OPINION)
     at_start = generate_latest(metrics.registry).decode()
-    for model in ("lite", "standard"):
-        assert f'mediamon_stance_articles_total{{model="{model}"}} 0.0' in at_start
+    for model, late in (("lite", "true"), ("standard", "false")):
+        series = f'mediamon_stance_articles_total{{behind="{late}",model="{model}"}}'
+        assert f"{series} 0.0" in at_start
     (behind,) = _events(enricher.complete(enricher.analyse([record], behind=True)))
     (keeping_up,) = _events(enricher.complete(enricher.analyse([record])))
     (lite,) = _events(Enricher(Settings(stance_model="lite")).process([record]))
@@ -166,14 +167,18 @@ def test_a_batch_taken_behind_is_scored_by_the_backlog_model() -> None:
     assert behind.stances == lite.stances
     assert _sentiments(keeping_up) == _sentiments(standard)
     text = generate_latest(metrics.registry).decode()
-    for model in ("lite", "standard"):
-        assert f'mediamon_stance_articles_total{{model="{model}"}} 1.0' in text
+    for model, late in (("lite", "true"), ("standard", "false")):
+        assert f'mediamon_stance_articles_total{{behind="{late}",model="{model}"}} 1.0' in text
 
 
 def test_without_a_backlog_model_the_main_model_scores_every_batch() -> None:
-    enricher = Enricher(Settings(stance_model="fast", stance_backlog_model=""))
+    metrics = Metrics()
+    enricher = Enricher(Settings(stance_model="fast", stance_backlog_model=""), metrics=metrics)
     (event,) = _events(enricher.complete(enricher.analyse([_json(OPINION)], behind=True)))
     assert event.stance_model == "fast"
+    text = generate_latest(metrics.registry).decode()
+    assert 'mediamon_stance_articles_total{behind="true",model="fast"} 1.0' in text
+    assert 'mediamon_stance_articles_total{behind="false",model="fast"} 0.0' in text
     off = Enricher(Settings(stance_enabled=False))
     (unscored,) = _events(off.complete(off.analyse([_json(OPINION)], behind=True)))
     assert unscored.stance_model is None

@@ -47,12 +47,13 @@ def test_a_burst_is_given_as_rate_start_and_seconds(soak: Any) -> None:
 def test_the_worker_metrics_give_table_entries_and_stance_articles_by_model(soak: Any) -> None:
     metrics = (
         "# TYPE mediamon_stance_articles_total counter\n"
-        'mediamon_stance_articles_total{model="standard"} 40.0\n'
-        'mediamon_stance_articles_total{model="lite"} 2.5e+03\n'
+        'mediamon_stance_articles_total{behind="false",model="standard"} 40.0\n'
+        'mediamon_stance_articles_total{behind="true",model="lite"} 2.5e+03\n'
+        'mediamon_stance_articles_total{behind="true",model="standard"} 1.0\n'
         'mediamon_table_entries{table="dedup"} 17.0\n'
         'mediamon_table_entries{table="trends"} 90.0\n'
     )
-    assert soak.stance_articles(metrics) == {"standard": 40.0, "lite": 2500.0}
+    assert soak.stance_articles(metrics) == {False: 40.0, True: 2501.0}
     assert soak.table_entries(metrics) == 17
-    assert soak.stance_articles("") == {}
+    assert soak.stance_articles("") == {False: 0.0, True: 0.0}
     assert soak.table_entries("") is None
