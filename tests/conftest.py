@@ -1,8 +1,9 @@
 """Fixtures shared by every test area: the embedded broker, per-test settings with their own
-topics, and a real worker process."""
+topics, a real worker process, and the repository's scripts loaded as modules."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import signal
@@ -11,6 +12,7 @@ import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,6 +21,19 @@ from pipeline.transport.broker import EmbeddedBroker, free_port, stop_process
 from pipeline.transport.client import ensure_topics
 
 FIXTURES = Path(__file__).parent / "fixtures"
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def load_script(path: Path) -> Any:
+    """A script of ``bench/`` or ``scripts/`` as a module named after its file (registered,
+    so that its dataclasses find their module; running it may put its folder on sys.path)."""
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.fixture(scope="session")

@@ -2,26 +2,18 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[1] / "bench" / "bench_pipeline.py"
+from tests.conftest import ROOT, load_script
 
 
 @pytest.fixture(scope="module")
 def bench() -> Any:
-    spec = importlib.util.spec_from_file_location("bench_pipeline", SCRIPT)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
+    return load_script(ROOT / "bench" / "bench_pipeline.py")
 
 
 def test_percentiles_interpolate_between_ranks(bench: Any) -> None:

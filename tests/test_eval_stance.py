@@ -2,25 +2,18 @@
 
 from __future__ import annotations
 
-import importlib.util
 import sys
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
-BENCH = Path(__file__).resolve().parents[1] / "bench"
+from tests.conftest import ROOT, load_script
 
 
 @pytest.fixture(scope="module")
 def evaluation() -> Any:
-    spec = importlib.util.spec_from_file_location("eval_stance", BENCH / "eval_stance.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)  # puts bench/ on sys.path for its newsmtsc
-    return module
+    return load_script(ROOT / "bench" / "eval_stance.py")
 
 
 def sentence(newsmtsc: Any, *labels: int) -> Any:

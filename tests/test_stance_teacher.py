@@ -3,24 +3,18 @@ files become (title, body) articles as the teacher reads them."""
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
 
-SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
+from tests.conftest import ROOT, load_script
 
 
 @pytest.fixture(scope="module")
 def teacher() -> Any:
-    spec = importlib.util.spec_from_file_location("stance_teacher", SCRIPTS / "stance_teacher.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)  # puts bench/ on sys.path for its readers
-    return module
+    return load_script(ROOT / "scripts" / "stance_teacher.py")
 
 
 WRAPPED = (
