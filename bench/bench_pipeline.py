@@ -218,7 +218,7 @@ class Run:
     peak_rss_mb: list[float] = field(default_factory=list)
     stage_ms: dict[str, float] = field(default_factory=dict)
     stance_models: dict[str, int] = field(default_factory=dict)
-    """Enriched events by the stance model that scored them (Mediamon's runs)."""
+    """Enriched events by the stance model that scored them (none for runs 1 and 2)."""
 
     @property
     def articles_per_s(self) -> float:
@@ -527,8 +527,7 @@ def timed_push(
     )
     after = stream.stage_seconds()
     run.stage_ms = {k: (v - stages.get(k, 0.0)) * 1000 / len(articles) for k, v in after.items()}
-    if stream.name != "naive":
-        run.stance_models = stance_models(v for _, v in collector.received[base : base + n])
+    run.stance_models = stance_models(v for _, v in collector.received[base : base + n])
     return run
 
 

@@ -139,8 +139,8 @@ class Enricher:
 
     def analyse(self, records: Sequence[RawRecord], *, behind: bool = False) -> Analysis:
         """The stateless part of :meth:`process`: normalise, identify, detect the language and
-        run the NLP. ``behind`` (the stream's batch was full) scores stance with the backlog
-        model (:meth:`stance_for`). Safe to run in a worker thread."""
+        run the NLP. ``behind`` (the stream's worker is behind its input) scores stance with
+        the backlog model (:meth:`stance_for`). Safe to run in a worker thread."""
         analysis = Analysis(outcomes=[None] * len(records))
         with self._stage("normalise"):
             for index, record in enumerate(records):
@@ -254,7 +254,7 @@ class Enricher:
     @property
     def stance(self) -> StanceModel:
         """The stance classifier of the settings, loaded on first use (shared, read-only)."""
-        return load_model(self._stance_models[False][1])
+        return self.stance_for(behind=False)[1]
 
     def stance_for(self, *, behind: bool) -> tuple[str, StanceModel]:
         """The stance classifier's name (as the settings give it) and the classifier for a

@@ -325,9 +325,9 @@ class EnrichedEvent(_Model):
     stance_model: str | None = Field(
         None,
         description="The stance classifier that scored the mentions and stances, as the"
-        " worker's settings name it ('standard', 'fast', 'lite' or a directory); 'lite' marks"
-        " an article scored while the worker was behind (MEDIAMON_STANCE_BACKLOG_MODEL). None"
-        " when the stance stage did not run.",
+        " worker's settings name it ('standard', 'fast', 'lite' or a directory); the backlog"
+        " model's name (MEDIAMON_STANCE_BACKLOG_MODEL, 'lite' by default) marks an article"
+        " scored while the worker was behind. None when the stance stage did not run.",
     )
     topics: list[Topic]
     places: list[str] = Field(description="ISO 3166-1 alpha-2 codes of the story's countries.")
