@@ -346,4 +346,10 @@ def watch_remove(
 
 def main() -> None:
     """Entry point of the ``mediamon`` command."""
-    app()
+    from pipeline.transport.codecs import MissingCodecs
+
+    try:
+        app()
+    except MissingCodecs as exc:
+        typer.secho(f"mediamon: {exc}", err=True, fg=typer.colors.RED)
+        raise SystemExit(2) from exc

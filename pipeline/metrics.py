@@ -43,6 +43,7 @@ _LATENCY_BUCKETS = (
     7 * 86400.0,
 )
 LATENCY_SINCE = ("ingest", "publication")
+SKIP_REASONS = ("tombstone",)
 
 
 class Metrics:
@@ -68,6 +69,12 @@ class Metrics:
         )
         self.deadlettered = Counter(
             "mediamon_deadletters", "Messages dead-lettered, by reason.", ["reason"], registry=r
+        )
+        self.skipped = Counter(
+            "mediamon_messages_skipped",
+            "Ingest messages deliberately given no output, by reason (tombstone: a null value).",
+            ["reason"],
+            registry=r,
         )
         self.duplicates = Counter(
             "mediamon_duplicates", "Duplicate articles detected, by kind.", ["kind"], registry=r
@@ -156,6 +163,8 @@ class Metrics:
         self.build.info({"version": __version__, "model": model})
         for reason in Reason:
             self.deadlettered.labels(reason=reason.value)
+        for skip in SKIP_REASONS:
+            self.skipped.labels(reason=skip)
         for kind in DuplicateKind:
             self.duplicates.labels(kind=kind.value)
         for stage in STAGES:

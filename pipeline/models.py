@@ -51,6 +51,7 @@ class Reason(StrEnum):
     INVALID_FIELD = "invalid_field"
     NO_TEXT = "no_text"
     INTERNAL_ERROR = "internal_error"
+    UNDECODABLE_BATCH = "undecodable_batch"
 
 
 class Rejected(Exception):

@@ -81,6 +81,12 @@ class Settings(BaseSettings):
         description="Most bytes the worker's producer batches per partition. Set 1 for the"
         " embedded Tansu broker, whose high watermarks are wrong after multi-record batches.",
     )
+    compression: Literal["none", "gzip", "snappy", "lz4", "zstd"] = Field(
+        "zstd",
+        description="Codec of every record Mediamon produces (the worker's outputs and"
+        " tables, `mediamon push`, `mediamon watch`). Input in any codec is read whatever this"
+        " says.",
+    )
     fetch_wait_s: float = Field(
         1.5,
         gt=0,
@@ -282,6 +288,11 @@ class Settings(BaseSettings):
         """The topics the worker publishes to."""
         topics = [self.topic_enriched, self.topic_deadletter, self.topic_alerts]
         return [*topics, self.topic_duplicates] if self.topic_duplicates else topics
+
+    @property
+    def compression_type(self) -> str | None:
+        """The codec as Kafka clients take it: its name, or None for no compression."""
+        return None if self.compression == "none" else self.compression
 
     @property
     def bootstrap_servers(self) -> list[str]:

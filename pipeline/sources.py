@@ -1,6 +1,7 @@
 """Reading articles from files, directories and standard input into raw records, for
 ``mediamon push`` and ``mediamon enrich``: a JSON array or a JSON-lines file holds one article
-per element or line; any other file (JSON object, text, Markdown, HTML) is one article."""
+per element or line; any other file (JSON object, text, Markdown, HTML) is one article. Nothing
+read is dropped: an empty array is one record (which the worker dead-letters)."""
 
 from __future__ import annotations
 
@@ -62,7 +63,7 @@ def split_records(data: bytes, origin: str) -> Iterator[RawRecord]:
             items = orjson.loads(stripped)
         except orjson.JSONDecodeError:
             items = None
-        if isinstance(items, list):
+        if isinstance(items, list) and items:  # an empty array stays one record: no article
             for item in items:
                 yield RawRecord(value=orjson.dumps(item), origin=origin)
             return

@@ -50,3 +50,8 @@ def test_chunks_split_records_into_lists_of_at_most_size() -> None:
     records = list(split_records(b"[1, 2, 3, 4, 5]", origin="x.json"))
     assert [len(chunk) for chunk in chunks(records, 2)] == [2, 2, 1]
     assert [r.value for chunk in chunks(records, 2) for r in chunk] == [r.value for r in records]
+
+
+def test_an_empty_array_stays_one_record_so_that_it_gets_an_outcome() -> None:
+    (record,) = split_records(b" [ ] ", origin="none.json")
+    assert record.value == b" [ ] "

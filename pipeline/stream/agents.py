@@ -35,6 +35,7 @@ from pipeline.metrics import Metrics
 from pipeline.models import DeadLetter, Outcome, RawRecord, Reason, encode
 from pipeline.settings import Settings
 from pipeline.stream.app import Topics
+from pipeline.stream.batches import undecodable
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +70,31 @@ class Stopping:
         if self._since is None:
             self._since = now
         return now - self._since >= self._grace_s
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """A batch of ingest messages sorted by what becomes of them: articles for the enricher,
+    stand-ins of undecodable record batches (with the error) for the dead-letter topic, and
+    tombstones (a null value: a deletion marker, not an article), skipped and counted."""
+
+    articles: list[RawRecord]
+    undecodable: list[tuple[RawRecord, str]]
+    tombstones: list[RawRecord]
+
+    @classmethod
+    def of(cls, events: Sequence[Any]) -> Batch:
+        batch = cls([], [], [])
+        for event in events:
+            record = to_record(event)
+            error = undecodable(event.message.headers)
+            if error is not None:
+                batch.undecodable.append((record, error))
+            elif event.message.value is None:
+                batch.tombstones.append(record)
+            else:
+                batch.articles.append(record)
+        return batch
 
 
 def to_record(event: Any) -> RawRecord:
@@ -114,11 +140,17 @@ def register_agents(
             settings.batch_size, within=settings.batch_timeout_s
         ):
             hold(events)
+            batch = Batch.of(events)
             records = [to_record(event) for event in events]
             metrics.consumed.labels(topic=settings.topic_raw).inc(len(records))
             metrics.batch_size.observe(len(records))
+            if batch.tombstones:
+                metrics.skipped.labels(reason="tombstone").inc(len(batch.tombstones))
+                log.info(
+                    "skipped %d tombstones at %s", len(batch.tombstones), span(batch.tombstones)
+                )
             try:
-                await _process(loop, executor, enricher, topics, metrics, records, stopping)
+                await _process(loop, executor, enricher, topics, metrics, batch, stopping)
             except BatchAbandoned as exc:
                 leave_uncommitted(events)
                 log.warning(
@@ -232,17 +264,31 @@ async def _process(
     enricher: Enricher,
     topics: Topics,
     metrics: Metrics,
-    records: Sequence[RawRecord],
+    batch: Batch,
     stopping: Stopping,
 ) -> None:
-    """Enrich and publish one batch until every output is acknowledged. Anything unexpected
+    """Enrich and publish one batch until every output is acknowledged (the articles' events
+    or dead letters, a dead letter for each undecodable record batch). Anything unexpected
     is logged and the batch is tried again (an exception escaping the agent would let Faust
     skip the batch); raises only ``BatchAbandoned`` (stopping) and ``CancelledError``."""
+    records = batch.articles + [record for record, _ in batch.undecodable]
     backoff = 0.5
     while True:
         started = time.perf_counter()
         try:
-            outcomes = await _enrich(loop, executor, enricher, records)
+            outcomes = (
+                await _enrich(loop, executor, enricher, batch.articles) if batch.articles else []
+            )
+            now = datetime.now(UTC)
+            outcomes += [
+                DeadLetter.of(
+                    record,
+                    Reason.UNDECODABLE_BATCH,
+                    f"the record batch could not be decoded: {error}",
+                    now,
+                )
+                for record, error in batch.undecodable
+            ]
             await _publish(topics, records, outcomes, metrics, stopping)
         except (BatchAbandoned, asyncio.CancelledError):
             raise

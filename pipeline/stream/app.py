@@ -12,6 +12,7 @@ from aiokafka.structs import TopicPartition
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
 from pipeline.settings import Settings
+from pipeline.stream.batches import guard
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +96,9 @@ async def rewind_uncommitted(consumer: Any) -> None:
 def create_app(settings: Settings) -> faust.App:
     """A Faust app for ``settings``: no web server (metrics have their own port), in-memory
     table store rebuilt from changelogs, short group timeouts from the settings, a small
-    stream buffer (backpressure: a slow agent or broker pauses fetching)."""
+    stream buffer (backpressure: a slow agent or broker pauses fetching), outputs compressed
+    with ``MEDIAMON_COMPRESSION``, undecodable ingest batches read as stand-ins
+    (:mod:`pipeline.stream.batches`)."""
     app = faust.App(
         settings.app_id,
         broker=settings.broker,
@@ -117,10 +120,12 @@ def create_app(settings: Settings) -> faust.App:
         producer_acks=-1,
         producer_max_request_size=settings.max_message_bytes * 2,
         producer_max_batch_size=settings.producer_batch_bytes,
+        producer_compression_type=settings.compression_type,
         broker_credentials=broker_credentials(settings),
     )
     # this app's transport only (the class attribute stays Faust's)
     app.transport.Consumer = consumer_class(settings.fetch_wait_s)  # type: ignore[misc]
+    guard([settings.topic_raw])  # an undecodable batch becomes a dead letter, not a crash
     return app
 
 

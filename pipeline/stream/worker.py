@@ -21,6 +21,7 @@ from pipeline.stream.app import create_app, create_dedup_table, create_topics
 from pipeline.stream.trends import register_trends
 from pipeline.stream.watch import register_watch
 from pipeline.transport.client import BrokerUnavailable, connection_options, ensure_topics
+from pipeline.transport.codecs import require_codecs
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +114,7 @@ def _probe(settings: Settings) -> None:
 
 def build_worker(settings: Settings) -> faust.Worker:
     """A Faust worker running the enrich agent for ``settings``."""
+    require_codecs()
     wait_for_broker(settings)
     metrics = Metrics(model=settings.ner_model)
     metrics.init_topics([settings.topic_raw], settings.output_topics)

@@ -12,6 +12,7 @@ from kafka.admin import NewTopic
 from kafka.errors import KafkaError, KafkaTimeoutError, TopicAlreadyExistsError
 
 from pipeline.settings import Settings
+from pipeline.transport.codecs import require_codecs
 
 
 class BrokerUnavailable(RuntimeError):
@@ -19,7 +20,9 @@ class BrokerUnavailable(RuntimeError):
 
 
 def connection_options(settings: Settings) -> dict[str, Any]:
-    """kafka-python connection options: servers, timeout, and SASL/TLS from the settings."""
+    """kafka-python connection options: servers, timeout, and SASL/TLS from the settings
+    (every client the command line makes takes them; its codecs are checked first)."""
+    require_codecs()
     options: dict[str, Any] = {
         "bootstrap_servers": settings.bootstrap_servers,
         "bootstrap_timeout_ms": int(settings.connect_timeout_s * 1000),
@@ -94,6 +97,7 @@ def push(
         producer = KafkaProducer(
             **connection_options(settings),
             acks="all",
+            compression_type=settings.compression_type,
             max_request_size=max(settings.max_message_bytes * 2, 1_048_576),
         )
     try:

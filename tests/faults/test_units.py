@@ -23,6 +23,7 @@ from pipeline.models import DeadLetter, RawRecord, Reason
 from pipeline.settings import Settings
 from pipeline.stream import agents
 from pipeline.stream.app import Topics
+from pipeline.stream.batches import MARKER
 from pipeline.stream.worker import wait_for_broker
 from pipeline.transport.client import BrokerUnavailable
 
@@ -255,3 +256,20 @@ def test_bad_credentials_are_not_retried(monkeypatch: pytest.MonkeyPatch) -> Non
     with pytest.raises(SaslAuthenticationFailedError):
         wait_for_broker(Settings(), sleep=slept.append)
     assert slept == []
+
+
+def test_a_batch_sorts_articles_stand_ins_and_tombstones() -> None:
+    consumer = FakeConsumer()
+    article, empty, tombstone, stand_in, forged = (FakeEvent(consumer, o) for o in range(5))
+    empty.message.value = b""
+    tombstone.message.value = None
+    stand_in.message.headers = [(MARKER, b"CorruptRecordException()")]
+    forged.message.headers = [("mediamon-undecodable", b"not ours")]
+
+    batch = agents.Batch.of([article, empty, tombstone, stand_in, forged])
+
+    assert [r.offset for r in batch.articles] == [0, 1, 4]  # an empty value is an article's
+    assert [(r.offset, error) for r, error in batch.undecodable] == [
+        (3, "CorruptRecordException()")
+    ]
+    assert [r.offset for r in batch.tombstones] == [2]
