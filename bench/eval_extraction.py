@@ -42,11 +42,12 @@ _TOKEN_RE = re.compile(r"\w+")
 
 @dataclass(frozen=True, slots=True)
 class Page:
-    """One benchmark page: its id, raw HTML bytes and true article body."""
+    """One benchmark page: its id, raw HTML bytes, true article body and URL."""
 
     id: str
     html: bytes
     truth: str
+    url: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,17 +62,23 @@ class Score:
 
 
 def load_pages(data_dir: Path, limit: int | None) -> list[Page]:
-    """The pages of ``data_dir`` in file-name order, at most ``limit`` of them."""
+    """The pages of ``data_dir`` in file-name order, at most ``limit`` of them (a page that
+    ``ground-truth.json`` does not describe has an empty body and no URL)."""
     truth = json.loads((data_dir / "ground-truth.json").read_text(encoding="utf-8"))
     paths = sorted((data_dir / "html").glob("*.html.gz"))[:limit]
-    return [
-        Page(
-            id=path.name.split(".")[0],
-            html=gzip.decompress(path.read_bytes()),
-            truth=truth[path.name.split(".")[0]]["articleBody"],
+    pages = []
+    for path in paths:
+        page_id = path.name.split(".")[0]
+        entry = truth.get(page_id, {})
+        pages.append(
+            Page(
+                id=page_id,
+                html=gzip.decompress(path.read_bytes()),
+                truth=entry.get("articleBody", ""),
+                url=entry.get("url"),
+            )
         )
-        for path in paths
-    ]
+    return pages
 
 
 def _shingles(text: str) -> Counter[tuple[str, ...]]:

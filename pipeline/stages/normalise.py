@@ -25,7 +25,12 @@ Rules, in order:
    stripped, so character offsets into it stay valid; runs of spaces are NOT collapsed. A
    body that is itself HTML markup (it starts with a tag) is treated like ``html``.
 4. HTML goes through trafilatura (no network, no file access, comments off): main text,
-   title, authors, date, canonical URL, site name; ``<html lang>`` gives the language.
+   title, authors, date, canonical URL, site name; ``<html lang>`` gives the language. The
+   date's day is the one a complete date in the URL names (``/2020/03/15/``,
+   ``/2020/mar/15/``; the record's URL, else the canonical one), else htmldate's original
+   date; its time of day comes from htmldate or from the first machine-readable publication
+   time (``article:published_time``, ``datePublished``, ...) that falls on that day in UTC,
+   else it is midnight UTC. Such a publication time is taken alone only when there is no day.
 5. Plain text and Markdown: a header of title (``# heading``, ``Title:`` or a short first line
    without a final period), byline, date and ``Key: value`` lines is lifted out of the body;
    a short unpunctuated line between such a header and the first paragraph is taken for a
@@ -37,7 +42,10 @@ Rules, in order:
    contact addresses, copyright notices and bare URLs ("Original url: <...>" in the trailer
    becomes the URL). From HTML, a first line repeating the title is dropped too.
 7. Dates become timezone-aware UTC (naive times are taken as UTC); an unparsable date is just
-   left out. A missing title is derived from the body's first sentence; the body is untouched.
+   left out, and so is a modification or update time (``dateModified``, ``Updated:``), never
+   taken for the publication time. A JSON record's own date field beats the date of its
+   ``html``, which gives it only a time of day when the field has none and both fall on the
+   same day. A missing title is derived from the body's first sentence; the body is untouched.
 """
 
 from __future__ import annotations
@@ -45,7 +53,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from pathlib import PurePosixPath
 from typing import Literal
 
@@ -353,6 +361,20 @@ def _parse_date(value: object) -> datetime | None:
     return None
 
 
+def _has_time_of_day(moment: datetime) -> bool:
+    """False for a day given without a time (midnight, as day-only dates are parsed)."""
+    return moment.time() != time()
+
+
+def _on_day(day: date, moments: Iterable[datetime | None]) -> datetime | None:
+    """The first of ``moments`` (UTC) with a time of day that falls on ``day``, else midnight
+    UTC of ``day``: a weaker source may give a day its time of day, never another day."""
+    for moment in moments:
+        if moment is not None and moment.date() == day and _has_time_of_day(moment):
+            return moment
+    return _utc(datetime(day.year, day.month, day.day))
+
+
 # ---------------------------------------------------------------------------------------------
 # Authors
 
@@ -523,12 +545,35 @@ _DATE_PARAMS = {
     "extensive_search": True,
     "outputformat": "%Y-%m-%dT%H:%M:%S%z",
 }
-# Machine-readable publication times, which carry the time of day that htmldate drops.
-_HTML_PUBLISHED_RE = re.compile(
-    r"""<meta\s[^<>]*?(?:property|name|itemprop)\s*=\s*["']?"""
-    r"""(?:article:published_time|og:published_time|datePublished|pubdate)["']?"""
-    r"""\s[^<>]*?content\s*=\s*["']([^"'<>]+)"""
-    r'''|"datePublished"\s*:\s*"([^"]+)"''',
+
+
+def _meta_time_re(names: str, json_key: str) -> re.Pattern[str]:
+    """The times in ``<meta>`` tags named by ``names`` and in JSON(-LD) ``json_key`` fields."""
+    return re.compile(
+        r"""<meta\s[^<>]*?(?:property|name|itemprop|http-equiv)\s*=\s*["']?"""
+        rf"""(?:{names})["']?\s[^<>]*?content\s*=\s*["']([^"'<>]+)"""
+        rf'''|"{json_key}"\s*:\s*"([^"]+)"''',
+        re.I,
+    )
+
+
+# Machine-readable publication times, which give a day its time of day.
+_HTML_PUBLISHED_RE = _meta_time_re(
+    r"article:published_time|article:published|og:published_time|datePublished|pubdate"
+    r"|publishdate|publish[-_]date|parsely-pub-date|sailthru\.date|dc\.date\.issued"
+    r"|dcterms\.issued|dc\.date|date",
+    "datePublished",
+)
+# Modification times, never taken for the publication time.
+_HTML_MODIFIED_RE = _meta_time_re(
+    "article:modified_time|og:updated_time|dateModified|article:modified|lastmod|last-modified",
+    "dateModified",
+)
+# A complete date in a URL, as htmldate reads it (/2020/03/15/, -2020-03-15-), or with the
+# month's name (/2020/mar/15/).
+_URL_DATE_RE = re.compile(
+    r"\D(?P<year>(?:19|20)\d{2})(?:[/_-](?P<month>\d{1,2})[/_-]|/(?P<name>[a-z]{3,9})/)"
+    r"(?P<day>\d{1,2})(?:\D|$)",
     re.I,
 )
 _HTML_LANG_RE = re.compile(
@@ -543,11 +588,54 @@ def _str_attr(document: object, name: str) -> str | None:
     return _single_line(value) if isinstance(value, str) else None
 
 
-def _from_html(html: str) -> _Parts:
-    """Main text and metadata of an HTML page (trafilatura; fully offline)."""
+def _times(pattern: re.Pattern[str], html: str) -> list[datetime]:
+    """The times that ``pattern`` finds in ``html`` (UTC), in document order."""
+    found = (_parse_date_text(match.group(1) or match.group(2)) for match in pattern.finditer(html))
+    return [moment for moment in found if moment is not None]
+
+
+def _url_day(url: str | None) -> date | None:
+    """The day that a complete date in ``url`` names, if any."""
+    match = _URL_DATE_RE.search(url) if url else None
+    if match is None:
+        return None
+    month = int(match["month"]) if match["month"] else _MONTHS.get(match["name"].lower())
+    try:
+        return date(int(match["year"]), month, int(match["day"])) if month else None
+    except ValueError:
+        return None
+
+
+def _html_published_at(html: str, found: str | None, url: str | None) -> datetime | None:
+    """The publication time of a page at ``url`` from htmldate's original-date result ``found``.
+
+    The day is the one a complete date in the URL names (htmldate's first source, read here
+    because trafilatura may give htmldate another URL), else htmldate's day, the publisher's;
+    a result that is one of the page's modification times and none of its publication times
+    is dropped. The time of day is htmldate's own, else that of the first machine-readable
+    publication time on that day (UTC), else midnight UTC. With no day, the first
+    publication time.
+    """
+    published = _times(_HTML_PUBLISHED_RE, html)
+    try:
+        written = datetime.fromisoformat(found) if found else None
+    except ValueError:
+        written = None
+    moment = _utc(written) if written is not None else None
+    if moment is not None and moment not in published and moment in _times(_HTML_MODIFIED_RE, html):
+        moment = None
+    day = _url_day(url) or (written.date() if written is not None and moment is not None else None)
+    if day is None:
+        return published[0] if published else None
+    return _on_day(day, (moment, *published))
+
+
+def _from_html(html: str, url: str | None = None) -> _Parts:
+    """Main text and metadata of an HTML page found at ``url`` (trafilatura; fully offline)."""
     try:
         document = trafilatura.bare_extraction(
             html,
+            url=url,
             fast=True,
             include_comments=False,
             with_metadata=True,
@@ -567,16 +655,13 @@ def _from_html(html: str) -> _Parts:
     body, _ = _finish([part for line in lines for part in (line, "")])
     lang = _HTML_LANG_RE.search(html[:8192])
     author = _str_attr(document, "author")
-    date = _str_attr(document, "date")
-    published = _HTML_PUBLISHED_RE.search(html)
-    published_at = _parse_date_text(published.group(1) or published.group(2)) if published else None
-    url = _str_attr(document, "url")
+    page_url = _str_attr(document, "url")
     return _Parts(
         body=body,
         title=title,
-        url=_http_url(url) if url else None,
+        url=_http_url(page_url) if page_url else None,
         authors=_unique(_split_authors(author)) if author else (),
-        published_at=published_at or (_parse_date_text(date) if date else None),
+        published_at=_html_published_at(html, _str_attr(document, "date"), url or page_url),
         language=language_code(lang.group(1) or lang.group(2)) if lang else None,
         site_name=_str_attr(document, "sitename"),
     )
@@ -642,7 +727,7 @@ class _Header:
                 self.site_name = self.site_name or value
         elif label in ("language", "lang"):
             self.language = self.language or language_code(value)
-        else:
+        elif "updated" not in label:  # an update time is never the publication time
             self.published_at = self.published_at or _parse_date_text(value)
 
     def take(self, line: str, *, heading: bool, more: bool) -> bool:
@@ -659,8 +744,11 @@ class _Header:
             self.authors = self.authors or authors
             return True
         if not heading and self.published_at is None and len(line) <= _MAX_DATE_LINE_CHARS:
-            self.published_at = _parse_date_text(_DATE_PREFIX_RE.sub("", line))
-            if self.published_at is not None:
+            prefix = _DATE_PREFIX_RE.match(line)
+            moment = _parse_date_text(line[prefix.end() :] if prefix else line)
+            if moment is not None:
+                if prefix is None or "updated" not in prefix.group(0).lower():
+                    self.published_at = moment
                 return True
         if self.title is None and (heading or (more and _looks_like_title(line))):
             self.title = line
@@ -846,6 +934,14 @@ def _keep_offsets(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n").strip()
 
 
+def _record_date(given: datetime | None, found: datetime | None) -> datetime | None:
+    """The record's own date field beats the date found in its content; that one only gives
+    the field its time of day, when the field has none and both fall on the same day."""
+    if given is None or _has_time_of_day(given):
+        return given or found
+    return _on_day(given.date(), (found,))
+
+
 def _from_json(text: str) -> _Parts:
     try:
         value = orjson.loads(text)
@@ -860,6 +956,7 @@ def _from_json(text: str) -> _Parts:
         raise Rejected(Reason.INVALID_JSON, f"expected a JSON object, got {_json_type(value)}")
     fields = _unwrap(value)
     url_text = fields.string(_URL_KEYS)
+    url = _http_url(url_text) if url_text else None
     title = fields.string(_TITLE_KEYS)
     body = fields.string(_BODY_KEYS)
     html = fields.string(_HTML_KEYS) if body is None else None
@@ -868,7 +965,7 @@ def _from_json(text: str) -> _Parts:
     if body is not None and _looks_like_html(body):
         body, html = None, body
     if html is not None:
-        parts = _from_html(html)
+        parts = _from_html(html, url)
     elif body is not None:
         parts = _Parts(body=_keep_offsets(body))
     else:
@@ -879,9 +976,9 @@ def _from_json(text: str) -> _Parts:
     return replace(
         parts,
         title=(_single_line(title) if title else None) or parts.title,
-        url=(_http_url(url_text) if url_text else None) or parts.url,
+        url=url or parts.url,
         authors=_json_authors(fields.value(_AUTHOR_KEYS)) or parts.authors,
-        published_at=_parse_date(fields.value(_DATE_KEYS)) or parts.published_at,
+        published_at=_record_date(_parse_date(fields.value(_DATE_KEYS)), parts.published_at),
         language=(language_code(language) if isinstance(language, str) else None) or parts.language,
         site_name=source_name or parts.site_name,
         site_domain=source_domain,
