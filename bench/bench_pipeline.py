@@ -85,7 +85,7 @@ from rich.table import Table
 from pipeline.models import Rejected
 from pipeline.settings import Settings
 from pipeline.sources import read_sources
-from pipeline.stages.normalise import normalise
+from pipeline.stages.normalise.article import normalise
 from pipeline.transport.broker import EmbeddedBroker, free_port, stop_process
 from pipeline.transport.client import connection_options, ensure_topics
 

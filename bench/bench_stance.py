@@ -4,11 +4,11 @@ Usage: ``python bench/bench_stance.py PATH [--limit N] [--batch-size B] [--round
 (e.g. ``/work/shared/data/bbc_news``: every ``.txt`` below it, first line the title).
 
 Entities and quotations are found first (not timed); then, single-threaded, after a warm-up,
-the stance stage (:func:`pipeline.stages.stance.analyse_stance`: pronoun mentions, sentences,
-the model over every sentence with a mention, holders and stances) runs over the articles in
-batches of ``--batch-size``, as the enricher calls it; the best of ``--rounds`` rounds is
-reported in articles per second, with the entity stage's best round (``bench_entities.py``'s
-measure) and the counts that drive the cost.
+the stance stage (:func:`pipeline.stages.attribution.stance.analyse_stance`: pronoun mentions,
+sentences, the model over every sentence with a mention, holders and stances) runs over the
+articles in batches of ``--batch-size``, as the enricher calls it; the best of ``--rounds``
+rounds is reported in articles per second, with the entity stage's best round (``bench_entities.py``'s
+per second, measure) and the counts that drive the cost.
 """
 
 from __future__ import annotations
@@ -32,10 +32,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_entities import read_articles, stage, timed  # noqa: E402
 
 from pipeline.models import Entity, Quote  # noqa: E402
-from pipeline.stages.entities import load_recogniser, recognise  # noqa: E402
-from pipeline.stages.linking import link_entities  # noqa: E402
-from pipeline.stages.quotes import find_quotes  # noqa: E402
-from pipeline.stages.stance import (  # noqa: E402
+from pipeline.stages.attribution.quotes import find_quotes  # noqa: E402
+from pipeline.stages.attribution.stance import (  # noqa: E402
     StanceModel,
     analyse_stance,
     load_model,
@@ -43,6 +41,8 @@ from pipeline.stages.stance import (  # noqa: E402
     polarity,
     sentiment,
 )
+from pipeline.stages.entities.linking import link_entities  # noqa: E402
+from pipeline.stages.entities.recognise import load_recogniser, recognise  # noqa: E402
 
 Prepared = list[tuple[str, list[Entity], list[Quote]]]
 

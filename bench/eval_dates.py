@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from eval_extraction import DEFAULT_MAX_BYTES, Page, load_pages
 
 from pipeline.models import RawRecord, Rejected
-from pipeline.stages.normalise import normalise
+from pipeline.stages.normalise.article import normalise
 
 DEFAULT_LABELS = Path(__file__).resolve().parent / "dates_labels.json"
 

@@ -29,7 +29,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout
 
-from pipeline.stages.dedup import (
+from pipeline.stages.normalise.dedup import (
     MIN_WORDS,
     SHINGLE_WORDS,
     DuplicateIndex,

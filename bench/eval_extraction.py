@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a ch
 
 from pipeline.models import RawRecord, Rejected
 from pipeline.settings import Settings
-from pipeline.stages.normalise import normalise
+from pipeline.stages.normalise.article import normalise
 
 SHINGLE_WORDS = 4
 DEFAULT_MAX_BYTES = 16 * 1024 * 1024

@@ -29,8 +29,8 @@ from eval_extraction import load_pages
 from pipeline.models import Rejected
 from pipeline.settings import Settings
 from pipeline.sources import read_sources
-from pipeline.stages.language import detect_language
-from pipeline.stages.normalise import normalise
+from pipeline.stages.normalise.article import normalise
+from pipeline.stages.normalise.language import detect_language
 
 
 def read_texts(paths: list[str], limit: int, extraction: Path | None) -> list[str]:

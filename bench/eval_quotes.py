@@ -3,8 +3,9 @@
     python bench/eval_quotes.py ../shared/data/polnear/dev [--limit N] [--show N]
 
 Each article text is fed whole through ``Enricher.process`` (JSON ``{"body": text}`` keeps the
-body, so offsets match the brat spans), then :func:`pipeline.stages.quotes.find_attributions`.
-Gold: PolNeAR attributions whose cue is a verb of saying (said, told, added, according to,
+body, so offsets match the brat spans), then
+:func:`pipeline.stages.attribution.quotes.find_attributions`. Gold: PolNeAR attributions whose cue
+is a verb of saying (said, told, added, according to,
 wrote, ...); one annotator's file per article (the first by name). Quotes are compared as
 token sets (the parts of a split or multi-paragraph quote are one prediction); a prediction
 matches a gold quote when |P∩G| / max(|P|, |G|) ≥ the threshold, one-to-one, best overlap
@@ -28,7 +29,7 @@ import orjson
 from pipeline.enrich import Enricher
 from pipeline.models import EnrichedEvent, EntityType, RawRecord
 from pipeline.settings import Settings
-from pipeline.stages.quotes import find_attributions
+from pipeline.stages.attribution.quotes import find_attributions
 
 SAY_CUES = re.compile(
     r"^(?:(?:has|have|had|would|will|also|later)\s+)*(?:"

@@ -41,7 +41,7 @@ from newsmtsc import NEUTRAL, Sentence, macro_f1, read
 from pipeline.enrich import Enricher
 from pipeline.models import EnrichedEvent, RawRecord
 from pipeline.settings import Settings
-from pipeline.stages.stance import polarity, sentiment
+from pipeline.stages.attribution.stance import polarity, sentiment
 
 
 def _label(score: float) -> int:

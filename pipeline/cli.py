@@ -12,9 +12,9 @@ from typing import Annotated
 import typer
 
 from pipeline.models import TrendKind, encode
+from pipeline.rules.trends import RankBy
 from pipeline.settings import Settings
 from pipeline.sources import chunks, read_sources
-from pipeline.stages.trends import RankBy
 from pipeline.transport.client import BrokerUnavailable
 
 app = typer.Typer(
@@ -212,8 +212,8 @@ def trends(
     from rich.table import Table
 
     from pipeline.models import Trend
-    from pipeline.stages.trends import latest_window
-    from pipeline.stages.trends import top as top_rows
+    from pipeline.rules.trends import latest_window
+    from pipeline.rules.trends import top as top_rows
     from pipeline.transport.client import read_since
 
     settings = Settings()
@@ -275,7 +275,7 @@ def watch_add(
     ],
 ) -> None:
     """Add watch rules (replacing those of the same id); running workers apply them at once."""
-    from pipeline.stages.watch import parse_rules
+    from pipeline.rules.watch import parse_rules
     from pipeline.transport.watch import add_rules
 
     try:

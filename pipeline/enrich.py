@@ -29,17 +29,17 @@ from pipeline.models import (
 )
 from pipeline.reuse import AnalysisCache, Found, Key
 from pipeline.settings import Settings
-from pipeline.stages.dedup import Duplicate, DuplicateIndex
-from pipeline.stages.entities import load_recogniser, recognise
-from pipeline.stages.identity import article_id, canonical_url, content_hash
-from pipeline.stages.iptc import IptcClassifier, load_classifier
-from pipeline.stages.language import detect_language
-from pipeline.stages.linking import RawMention, link_entities
-from pipeline.stages.normalise import normalise
-from pipeline.stages.places import story_places
-from pipeline.stages.quotes import find_quotes
-from pipeline.stages.stance import StanceModel, analyse_stance, load_model, model_dir
-from pipeline.stages.tags import Tagger, load_tagger
+from pipeline.stages.attribution.quotes import find_quotes
+from pipeline.stages.attribution.stance import StanceModel, analyse_stance, load_model, model_dir
+from pipeline.stages.entities.linking import RawMention, link_entities
+from pipeline.stages.entities.places import story_places
+from pipeline.stages.entities.recognise import load_recogniser, recognise
+from pipeline.stages.normalise.article import normalise
+from pipeline.stages.normalise.dedup import Duplicate, DuplicateIndex
+from pipeline.stages.normalise.identity import article_id, canonical_url, content_hash
+from pipeline.stages.normalise.language import detect_language
+from pipeline.stages.topics.iptc import IptcClassifier, load_classifier
+from pipeline.stages.topics.tags import Tagger, load_tagger
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from prometheus_client import (
 
 from pipeline import __version__
 from pipeline.models import Reason
-from pipeline.stages.dedup import DuplicateKind
+from pipeline.stages.normalise.dedup import DuplicateKind
 
 STAGES = ("normalise", "dedup", "entities", "quotes", "stance", "topics")
 

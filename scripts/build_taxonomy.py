@@ -32,8 +32,8 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout
 
 from pipeline.models import Taxonomy
-from pipeline.stages.kb import KnowledgeBase
-from pipeline.stages.tags import TAXONOMY_PATH, Tagger
+from pipeline.resources.kb import KnowledgeBase
+from pipeline.stages.topics.tags import TAXONOMY_PATH, Tagger
 
 ORGANISATION_KINDS = ("igo", "party", "ngo", "central-bank", "legislature", "armed-group")
 MENTIONS = 2

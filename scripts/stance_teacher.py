@@ -11,8 +11,9 @@ Each path is a directory, every ``.txt`` below it an article (first line the tit
 left out, hard-wrapped lines joined, paragraphs kept, the closing "Reuter" dropped); or a
 CoNLL-2003 file (each document an article, its first sentence the title, tokens joined with
 spaces and punctuation attached). The articles go through
-the run-time stages (entities, quotations) and :func:`pipeline.stages.stance.model_inputs`, so
-the sentences and marked mentions are exactly those the stance stage scores; the six-layer
+the run-time stages (entities, quotations) and
+:func:`pipeline.stages.attribution.stance.model_inputs`, so the sentences and marked mentions are
+exactly those the stance stage scores; the six-layer
 model's class probabilities for each mention are written as JSON lines ``{"text", "spans",
 "probs"}``. Sentences found in an ``--exclude`` file (NewsMTSC JSON lines) are left out.
 ``scripts/train_stance.py --teacher FILE`` trains on the result.
@@ -35,8 +36,8 @@ from bench_stance import prepare
 from conll import read_documents
 from newsmtsc import read
 
-from pipeline.stages.entities import load_recogniser
-from pipeline.stages.stance import load_model, model_inputs
+from pipeline.stages.attribution.stance import load_model, model_inputs
+from pipeline.stages.entities.recognise import load_recogniser
 
 BATCH = 32
 

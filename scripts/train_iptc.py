@@ -1,5 +1,5 @@
 """Train the linear part of the IPTC stage: one-vs-rest logistic regression over word features
-(``pipeline.stages.iptc.feature_vector``) for the five codes the corpora cover.
+(``pipeline.stages.topics.iptc.feature_vector``) for the five codes the corpora cover.
 
 Usage::
 
@@ -39,7 +39,7 @@ import numpy.typing as npt
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout
 
-from pipeline.stages.iptc import MODEL_PATH, feature_vector, features
+from pipeline.stages.topics.iptc import MODEL_PATH, feature_vector, features
 
 BBC_CODES = {
     "business": "medtop:04000000",
@@ -131,7 +131,7 @@ def train(
     return {
         "version": 1,
         "trained_by": "scripts/train_iptc.py",
-        "features": "pipeline.stages.iptc.feature_vector",
+        "features": "pipeline.stages.topics.iptc.feature_vector",
         "codes": list(CODES),
         "bias": [round(float(v), 4) for v in b],
         "weights": weights,

@@ -22,9 +22,9 @@ too, each mention's target the teacher's class probabilities (soft cross-entropy
 model (``--layers 3 --lr 8e-5``) learnt from the six-layer one.
 
 After every epoch the script prints macro-F1 on each ``--dev`` file (the run-time reading of the
-probabilities, :func:`pipeline.stages.stance.sentiment`). Each epoch that improves the mean is
-exported at once, so a stopped run leaves its best epoch so far: to ONNX, its weights quantised
-to int8 (onnxruntime dynamic quantisation), then scored again through the run-time
+probabilities, :func:`pipeline.stages.attribution.stance.sentiment`). Each epoch that improves the
+mean is exported at once, so a stopped run leaves its best epoch so far: to ONNX, its weights
+quantised to int8 (onnxruntime dynamic quantisation), then scored again through the run-time
 :class:`~pipeline.stages.stance.StanceModel`. Written to ``--out``: ``model.onnx``,
 ``tokenizer.json`` (the base model's) and ``meta.json`` (settings and figures; no text of the
 data).
@@ -57,7 +57,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 
 from newsmtsc import Sentence, macro_f1, read
 
-from pipeline.stages.stance import (
+from pipeline.stages.attribution.stance import (
     MAX_TOKENS,
     Encoder,
     StanceModel,

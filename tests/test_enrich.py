@@ -14,7 +14,7 @@ from pipeline.enrich import Enricher
 from pipeline.metrics import Metrics
 from pipeline.models import DeadLetter, EnrichedEvent, Outcome, RawRecord, Reason
 from pipeline.settings import Settings
-from pipeline.stages.entities import RawMention, recognise
+from pipeline.stages.entities.recognise import RawMention, recognise
 from tests.conftest import FIXTURES
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)

@@ -6,7 +6,7 @@ from prometheus_client import generate_latest
 
 from pipeline.metrics import STAGES, Metrics
 from pipeline.models import Reason
-from pipeline.stages.dedup import DuplicateKind
+from pipeline.stages.normalise.dedup import DuplicateKind
 
 
 def test_every_labelled_series_exists_at_zero_from_the_start() -> None:

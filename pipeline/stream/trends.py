@@ -47,8 +47,7 @@ import orjson
 
 from pipeline.metrics import Metrics
 from pipeline.models import Trend, TrendKind, encode
-from pipeline.settings import Settings
-from pipeline.stages.trends import (
+from pipeline.rules.trends import (
     NotCounted,
     Snapshot,
     TermState,
@@ -62,6 +61,7 @@ from pipeline.stages.trends import (
     snapshot,
     top,
 )
+from pipeline.settings import Settings
 from pipeline.stream.agents import (
     SHUTDOWN_GRACE_S,
     BatchAbandoned,

@@ -11,7 +11,7 @@ the topic has been read to its end (a worker matching before it knows its rules 
 alerts), which the reader tells.
 
 The alert agent consumes the enriched topic in the worker's consumer group (each event is
-matched by one worker), matches each event against the rules (``pipeline.stages.watch``) and
+matched by one worker), matches each event against the rules (``pipeline.rules.watch``) and
 publishes an alert per match to the alerts topic, keyed by article id. Delivery is the enrich
 agent's: the batch's messages are held and released for commit only once the broker has
 acknowledged every alert, so a crash never loses an alert (it may repeat one: consumers
@@ -34,8 +34,8 @@ from pydantic import ValidationError
 
 from pipeline.metrics import Metrics
 from pipeline.models import Alert, EnrichedEvent, WatchRule, encode
+from pipeline.rules.watch import WatchRules, alerts, describe
 from pipeline.settings import Settings
-from pipeline.stages.watch import WatchRules, alerts, describe
 from pipeline.stream.agents import (
     SHUTDOWN_GRACE_S,
     BatchAbandoned,

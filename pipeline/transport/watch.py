@@ -15,8 +15,8 @@ import orjson
 from kafka import KafkaConsumer, TopicPartition
 
 from pipeline.models import WatchRule
+from pipeline.rules.watch import WatchRules, parse_rules
 from pipeline.settings import Settings
-from pipeline.stages.watch import WatchRules, parse_rules
 from pipeline.transport.client import BrokerUnavailable, _reachable, connection_options, push
 
 log = logging.getLogger(__name__)

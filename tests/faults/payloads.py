@@ -11,8 +11,8 @@ from dataclasses import dataclass
 import orjson
 
 from pipeline.models import RawRecord
-from pipeline.stages.identity import article_id, canonical_url
-from pipeline.stages.normalise import normalise
+from pipeline.stages.normalise.article import normalise
+from pipeline.stages.normalise.identity import article_id, canonical_url
 
 # ---------------------------------------------------------------------------------------------
 # Valid articles

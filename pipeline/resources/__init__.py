@@ -1,0 +1,1 @@
+"""Resources the stages are given (not import): the knowledge base."""

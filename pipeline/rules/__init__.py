@@ -1,0 +1,1 @@
+"""Downstream rules over enriched events: watch rules (alerts) and trends."""

@@ -1,0 +1,1 @@
+"""Stages that attribute: quotations with their speakers, stance towards entities."""

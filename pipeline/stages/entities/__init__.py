@@ -1,0 +1,1 @@
+"""Stages that find entities: the recogniser, linking to the knowledge base, places."""

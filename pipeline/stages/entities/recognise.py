@@ -1,0 +1,190 @@
+"""The entities stage: named-entity recognition over article bodies with CoNLL types (PER, ORG,
+LOC, MISC), then linking to the shipped knowledge base and grouping into entities with a
+salience score (see :mod:`pipeline.stages.entities.linking`).
+
+The recogniser is the spaCy pipeline shipped in ``pipeline/data/ner`` (built by
+``scripts/train_ner.py``: the ``ner`` component of spaCy's ``en_core_web_sm`` fine-tuned on
+CoNLL-2003), followed by an entity ruler that adds the knowledge base's unambiguous names where
+the model found nothing. Any installed spaCy pipeline package can be used instead; its OntoNotes
+labels are then mapped to CoNLL types.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import spacy
+
+from pipeline import DATA_DIR
+from pipeline.models import EntityType
+from pipeline.resources.kb import KnowledgeBase, default_kb
+from pipeline.stages.entities.linking import RawMention, name_key
+
+__all__ = [
+    "BUNDLED_MODEL",
+    "DEFAULT_NER_MODEL",
+    "MODEL_DIR",
+    "ONTONOTES_TO_CONLL",
+    "RawMention",
+    "load_recogniser",
+    "name_key",
+    "recognise",
+]
+
+MODEL_DIR = DATA_DIR / "ner"
+BUNDLED_MODEL = "bundled"
+"""The model name that selects the recogniser shipped in ``pipeline/data/ner``."""
+DEFAULT_NER_MODEL = BUNDLED_MODEL
+USE_RULER = True
+"""Whether the bundled recogniser gets the knowledge-base entity ruler."""
+
+CONLL_LABELS: dict[str, EntityType] = {t.value: t for t in EntityType}
+
+# OntoNotes labels of spaCy's English models, mapped to CoNLL-2003 types. Numeric and temporal
+# labels (DATE, MONEY, CARDINAL, ...) are not entities in the CoNLL sense and are dropped.
+ONTONOTES_TO_CONLL: dict[str, EntityType] = {
+    "PERSON": EntityType.PER,
+    "ORG": EntityType.ORG,
+    "GPE": EntityType.LOC,
+    "LOC": EntityType.LOC,
+    "FAC": EntityType.LOC,
+    "NORP": EntityType.MISC,
+    "EVENT": EntityType.MISC,
+    "WORK_OF_ART": EntityType.MISC,
+    "LAW": EntityType.MISC,
+    "LANGUAGE": EntityType.MISC,
+    "PRODUCT": EntityType.MISC,
+}
+_LABELS = {**ONTONOTES_TO_CONLL, **CONLL_LABELS}
+
+# Components of spaCy's English pipelines that named-entity recognition does not need: the NER
+# component carries its own token-to-vector layer, so its output is identical without them.
+_UNUSED_COMPONENTS = ["tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer", "senter"]
+
+# Names the entity ruler must not add on its own: common words, people's first names, sports
+# teams' home towns and other readings that are often not the knowledge-base entry.
+_RULER_SKIP = frozenset(
+    [
+        "Chad",
+        "Jordan",
+        "Georgia",
+        "Turkey",
+        "Niger",
+        "Guinea",
+        "Congo",
+        "Victoria",
+        "Jersey",
+        "Lao",
+        "Pole",
+        "Poles",
+        "Kiwi",
+        "Kiwis",
+        "Brit",
+        "Brits",
+        "Finn",
+        "Finns",
+        "Phoenix",
+        "Austin",
+        "Columbus",
+        "Portland",
+        "Charlotte",
+        "Kingston",
+        "Salvador",
+        "Santiago",
+        "Wellington",
+        "Perth",
+        "Lima",
+        "Nashville",
+        "Greenwich",
+        "Stamford",
+        "Sofia",
+        "Commission",
+        "Congress",
+        "Senate",
+        "Labour",
+        "Conservatives",
+        "Fed",
+        "Wagner",
+        "Amnesty",
+        "Nusra",
+        "Houthi",
+        "Rio",
+        "Lula",
+        "Vatican",
+        "America",
+        "Cleveland",
+        "Tories",
+        "Democratic",
+        "Republican",
+        "Central",
+        "Free",
+        "Dominican",
+        "Indian",
+        "Irish",
+        "Delaware",
+        "Indiana",
+        "Washington",
+        "Hamilton",
+        "Virginia",
+        "Berne",
+        "Capitol",
+        "Liberian",
+        "Mali",
+        "Malian",
+        "Leo",
+        "Francis",
+    ]
+)
+
+
+def load_recogniser(model: str = DEFAULT_NER_MODEL, *, ruler: bool | None = None) -> Any:
+    """Load the recogniser: ``"bundled"`` (the shipped model), a pipeline directory or an
+    installed spaCy pipeline package, with only the components NER needs."""
+    if model == BUNDLED_MODEL:
+        nlp = spacy.load(MODEL_DIR)
+        use_ruler = USE_RULER if ruler is None else ruler
+    else:
+        nlp = spacy.load(model, exclude=_UNUSED_COMPONENTS)
+        use_ruler = bool(ruler)
+    if use_ruler:
+        add_kb_ruler(nlp, default_kb())
+    return nlp
+
+
+def add_kb_ruler(nlp: Any, kb: KnowledgeBase) -> None:
+    """Add an entity ruler after the recogniser that marks knowledge-base names (and
+    demonyms) the recogniser left out; it never overrides the recogniser's entities."""
+    patterns = []
+    for entry in kb:
+        label = entry.type.value
+        for name in entry.names:
+            if _rulable(name):
+                patterns.append({"label": label, "pattern": name})
+        for demonym in entry.demonyms:
+            if _rulable(demonym):
+                patterns.append({"label": EntityType.MISC.value, "pattern": demonym})
+    ruler = nlp.add_pipe("entity_ruler", name="kb_ruler", config={"overwrite_ents": False})
+    ruler.add_patterns(patterns)
+
+
+def _rulable(name: str) -> bool:
+    letters = name.replace(".", "")
+    if name in _RULER_SKIP or len(letters) < 3 or not name[:1].isupper():
+        return False
+    if name.endswith(".") and not letters.isupper():
+        return False  # abbreviations such as "Calif." only count in datelines
+    return not (letters.isupper() and len(letters) <= 3 and "." not in name)
+
+
+def recognise(nlp: Any, bodies: Sequence[str], batch_size: int) -> list[list[RawMention]]:
+    """Run NER over ``bodies`` in one batched ``nlp.pipe`` call; one mention list per body."""
+    results: list[list[RawMention]] = []
+    for doc in nlp.pipe(bodies, batch_size=batch_size):
+        mentions = []
+        for ent in doc.ents:
+            etype = _LABELS.get(ent.label_)
+            if etype is not None:
+                mentions.append(RawMention(ent.start_char, ent.end_char, ent.text, etype))
+        results.append(mentions)
+    return results

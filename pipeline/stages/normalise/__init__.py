@@ -1,0 +1,1 @@
+"""Stages that turn a raw record into an article: normalise, identity, language, duplicates."""

@@ -1,0 +1,1 @@
+"""Stages that assign topics: IPTC Media Topics and the taxonomy's tags."""
