@@ -7,8 +7,8 @@ Entities and quotations are found first (not timed); then, single-threaded, afte
 the stance stage (:func:`pipeline.stages.attribution.stance.analyse_stance`: pronoun mentions,
 sentences, the model over every sentence with a mention, holders and stances) runs over the
 articles in batches of ``--batch-size``, as the enricher calls it; the best of ``--rounds``
-rounds is reported in articles per second, with the entity stage's best round (``bench_entities.py``'s
-per second, measure) and the counts that drive the cost.
+rounds is reported in articles per second, with the entity stage's best round
+(``bench_entities.py``'s measure) and the counts that drive the cost.
 """
 
 from __future__ import annotations
