@@ -2,9 +2,10 @@
 VENV   ?= .venv
 PYTHON ?= python3
 BIN    := $(VENV)/bin
+SITE   ?= site
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test lint typecheck unit schemas deploy-test bench clean
+.PHONY: install demo test lint typecheck docs unit schemas deploy-test bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,13 +21,17 @@ demo: install
 	$(BIN)/mediamon demo
 
 lint: install
-	$(BIN)/ruff check pipeline tests bench scripts
-	$(BIN)/ruff format --check pipeline tests bench scripts
+	$(BIN)/ruff check pipeline tests bench scripts docs
+	$(BIN)/ruff format --check pipeline tests bench scripts docs
 
 typecheck: install
 	$(BIN)/mypy
 
-test: lint typecheck
+# The documentation site (mkdocs.yml, docs/); any warning, such as a broken link, fails it.
+docs: install
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir $(SITE)
+
+test: lint typecheck docs
 	$(BIN)/pytest -q
 
 schemas: install
@@ -46,4 +51,4 @@ bench: install
 	$(BIN)/python bench/bench_pipeline.py $(BENCH_DATA) $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) .mediamon-data .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) $(SITE) .mediamon-data .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -15,7 +15,8 @@ class Settings(BaseSettings):
     """Configuration for the worker, the command line and the offline enricher.
 
     Each field is read from the environment variable ``MEDIAMON_<FIELD>`` (upper case) or
-    from a ``.env`` file in the working directory; the README documents every one.
+    from a ``.env`` file in the working directory. docs/configuration.md lists every one: it is
+    generated from these fields (type, default, description) when the site is built.
     """
 
     model_config = SettingsConfigDict(

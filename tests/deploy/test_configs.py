@@ -10,6 +10,7 @@ import re
 import subprocess
 import sys
 import threading
+import tomllib
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -340,6 +341,17 @@ def test_dockerfile_runs_the_worker_unprivileged_with_a_metrics_healthcheck(
     assert healthy.returncode == 0, healthy.stderr
     down = run(command, env={**os.environ, "MEDIAMON_METRICS_PORT": str(free_port())})
     assert down.returncode != 0
+
+
+def test_the_image_build_copies_the_files_the_wheel_needs() -> None:
+    """The wheel's metadata names the README and the license files: the build stage copies
+    them, and .dockerignore lets them into the build context."""
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    needed = [project["readme"], *project["license-files"]]
+    copied = _instructions((REPO / "Dockerfile").read_text())["COPY"][0].split()[:-1]
+    allowed = (REPO / ".dockerignore").read_text().splitlines()
+    assert [name for name in needed if name not in copied or f"!{name}" not in allowed] == []
+    assert all((REPO / name).is_file() for name in needed)
 
 
 def _instructions(dockerfile: str) -> dict[str, list[str]]:
