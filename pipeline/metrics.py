@@ -20,8 +20,6 @@ from pipeline import __version__
 from pipeline.models import Reason
 from pipeline.stages.normalise.dedup import DuplicateKind
 
-STAGES = ("normalise", "dedup", "entities", "quotes", "stance", "topics")
-
 _STAGE_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 _BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
 _LATENCY_BUCKETS = (
@@ -167,8 +165,6 @@ class Metrics:
             self.skipped.labels(reason=skip)
         for kind in DuplicateKind:
             self.duplicates.labels(kind=kind.value)
-        for stage in STAGES:
-            self.stage_seconds.labels(stage=stage)
         for since in LATENCY_SINCE:
             self.latency.labels(since=since)
 
@@ -178,6 +174,16 @@ class Metrics:
             self.consumed.labels(topic=topic)
         for topic in outputs:
             self.published.labels(topic=topic)
+
+    def init_stages(self, names: list[str]) -> None:
+        """Create the per-stage series at zero (the enricher names its stages)."""
+        for name in names:
+            self.stage_seconds.labels(stage=name)
+
+    def count_stance(self, model: str, behind: bool, articles: int) -> None:
+        """Count ``articles`` scored by the stance classifier ``model`` (a stance stage
+        observer); ``articles`` 0 creates the series at zero."""
+        self.stance_articles.labels(model=model, behind=str(behind).lower()).inc(articles)
 
     def observe_stage(self, stage: str, seconds: float) -> None:
         """Record one stage's time for one batch (an ``Enricher`` observer)."""

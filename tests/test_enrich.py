@@ -14,7 +14,7 @@ from pipeline.enrich import Enricher
 from pipeline.metrics import Metrics
 from pipeline.models import DeadLetter, EnrichedEvent, Outcome, RawRecord, Reason
 from pipeline.settings import Settings
-from pipeline.stages.entities.recognise import RawMention, recognise
+from pipeline.stages.entities.recognise import EntitiesStage, RawMention, recognise
 from tests.conftest import FIXTURES
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -99,7 +99,7 @@ def _analysed(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         bodies.extend(texts)
         return recognise(nlp, texts, batch_size)
 
-    monkeypatch.setattr("pipeline.enrich.recognise", counting)
+    monkeypatch.setattr("pipeline.stages.entities.recognise.recognise", counting)
     return bodies
 
 
@@ -248,7 +248,7 @@ def test_an_entity_failure_dead_letters_only_the_article_it_fails_on(
             raise ValueError("model blew up")
         return real(nlp, bodies, batch_size)
 
-    monkeypatch.setattr("pipeline.enrich.recognise", fragile)
+    monkeypatch.setattr("pipeline.stages.entities.recognise.recognise", fragile)
     poisoned = {"title": "Bad", "body": "This English sentence carries POISON for the model."}
     outcomes = Enricher(Settings()).process([_json(ENGLISH), _json(poisoned)])
     assert outcomes[0].record_type == "enriched"
@@ -283,4 +283,6 @@ def test_warm_up_loads_the_models_without_touching_duplicate_state() -> None:
     enricher = Enricher(Settings(), dedup_store=store)
     enricher.warm_up()
     assert store == {}
-    assert enricher._nlp is not None
+    stage = enricher.stage("entities")
+    assert isinstance(stage, EntitiesStage)
+    assert stage._nlp is not None

@@ -25,8 +25,8 @@ def test_a_kept_result_comes_back_equal_but_not_shared() -> None:
     assert first is not None
     assert second is not None
     assert first == second == _found("Ann Lund")
-    first.entities[0].mentions[0].sentiment = 0.5
-    assert second.entities[0].mentions[0].sentiment is None
+    first["entities"][0].mentions[0].sentiment = 0.5
+    assert second["entities"][0].mentions[0].sentiment is None
     assert cache.get(_key(1)) == _found("Ann Lund")
 
 

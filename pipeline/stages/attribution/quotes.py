@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from pipeline.models import Entity, EntityType, Quote
 from pipeline.resources.kb import KnowledgeBase, default_kb
+from pipeline.stages.base import ArticleRecord, BatchContext, Stage
 from pipeline.text.titles import TitleResolver
 
 __all__ = ["CUES", "Attribution", "find_attributions", "find_quotes"]
@@ -764,3 +765,20 @@ def _strip(body: str, start: int, end: int) -> tuple[int, int]:
 def _nonempty(body: str, parts: list[tuple[int, int]]) -> list[tuple[int, int]] | None:
     kept = [(a, b) for a, b in parts if _words(body, a, b) >= 2]
     return kept or None
+
+
+class QuotesStage(Stage):
+    """The ``quotes`` stage: each article's quotations with their speakers among its entities.
+    An article it fails on goes on without quotations."""
+
+    name = "quotes"
+    reads = ("entities",)
+    writes = ("quotes",)
+
+    def __init__(self, kb: KnowledgeBase, languages: frozenset[str] | None = None) -> None:
+        super().__init__(languages)
+        self.kb = kb
+
+    def run(self, records: Sequence[ArticleRecord], batch: BatchContext) -> None:
+        for record in records:
+            record.quotes = find_quotes(record.article.body, record.entities or [], kb=self.kb)

@@ -55,7 +55,8 @@ from pipeline.models import (
     Stance,
     polarity,
 )
-from pipeline.resources.kb import default_kb
+from pipeline.resources.kb import KnowledgeBase, default_kb
+from pipeline.stages.base import ArticleRecord, BatchContext, Stage
 from pipeline.text.sentences import Sentences
 from pipeline.text.titles import title_mentions
 
@@ -67,6 +68,7 @@ __all__ = [
     "THRESHOLD",
     "Encoder",
     "StanceModel",
+    "StanceStage",
     "Window",
     "analyse_stance",
     "load_model",
@@ -367,12 +369,14 @@ class _Article:
 def analyse_stance(
     articles: Sequence[tuple[str, Sequence[Entity], Sequence[Quote]]],
     model: StanceModel | None = None,
+    kb: KnowledgeBase | None = None,
 ) -> list[tuple[list[Entity], list[Stance]]]:
-    """For each (body, entities, quotes): the entities with pronoun mentions added and
-    ``sentiment`` set on every mention and entity, and the stances. The whole batch is scored
-    in shared inference calls."""
+    """For each (body, entities, quotes): the entities with pronoun and title mentions added
+    (titles such as "the mayor" from ``kb``) and ``sentiment`` set on every mention and entity,
+    and the stances. The whole batch is scored in shared inference calls."""
     model = model or load_model()
-    prepared = [_prepare(body, entities, quotes) for body, entities, quotes in articles]
+    kb = kb or default_kb()
+    prepared = [_prepare(body, entities, quotes, kb) for body, entities, quotes in articles]
     inputs = _inputs(prepared)
     scores: dict[tuple[int, int], np.ndarray] = {}
     if inputs:
@@ -383,10 +387,12 @@ def analyse_stance(
 
 def model_inputs(
     articles: Sequence[tuple[str, Sequence[Entity], Sequence[Quote]]],
+    kb: KnowledgeBase | None = None,
 ) -> list[tuple[str, list[tuple[int, int]]]]:
     """What :func:`analyse_stance` gives the model for these articles: each sentence to score
     and the character spans of the mentions in it (for training a model on run-time inputs)."""
-    prepared = [_prepare(body, entities, quotes) for body, entities, quotes in articles]
+    kb = kb or default_kb()
+    prepared = [_prepare(body, entities, quotes, kb) for body, entities, quotes in articles]
     return [(text, spans) for _, text, spans in _inputs(prepared)]
 
 
@@ -406,10 +412,12 @@ def _inputs(
     return out
 
 
-def _prepare(body: str, entities: Sequence[Entity], quotes: Sequence[Quote]) -> _Article:
+def _prepare(
+    body: str, entities: Sequence[Entity], quotes: Sequence[Quote], kb: KnowledgeBase
+) -> _Article:
     spans = Sentences.of(body)
     pronouns = _pronoun_mentions(body, entities, spans)
-    titles = title_mentions(body, entities, default_kb())
+    titles = title_mentions(body, entities, kb)
     merged = []
     for entity in entities:
         extra = pronouns.get(entity.id, []) + titles.get(entity.id, [])
@@ -532,3 +540,52 @@ def _stances(article: _Article, entities: Sequence[Entity]) -> list[Stance]:
         )
     out.sort(key=lambda s: (s.evidence[0].start, s.holder, s.target))
     return out
+
+
+class StanceStage(Stage):
+    """The ``stance`` stage: sentiment on every mention and entity (pronoun and title mentions
+    added) and the stances, for the whole batch in shared inference calls. A batch taken while
+    the worker is behind is scored by the backlog model; ``counted(model, behind, n)`` hears of
+    every scored batch. An article it fails on goes on without sentiment or stances."""
+
+    name = "stance"
+    reads = ("entities", "quotes")
+    writes = ("entities", "stances", "stance_model")
+
+    def __init__(
+        self,
+        kb: KnowledgeBase,
+        *,
+        model: str = "standard",
+        backlog_model: str = "",
+        counted: Callable[[str, bool, int], None] | None = None,
+        languages: frozenset[str] | None = None,
+    ) -> None:
+        super().__init__(languages)
+        self.kb = kb
+        # resolved now, so that a wrong setting stops the worker or command at once
+        main = (model, model_dir(model))
+        behind = (backlog_model, model_dir(backlog_model)) if backlog_model else main
+        self.models = {False: main, True: main if behind[1] == main[1] else behind}
+        """By whether the worker is behind: the model's name (as the settings give it) and
+        its directory."""
+        self._counted = counted
+
+    def model_for(self, *, behind: bool) -> tuple[str, StanceModel]:
+        """The classifier's name and the classifier (loaded once) for a batch."""
+        name, directory = self.models[behind]
+        return name, load_model(directory)
+
+    def load(self) -> None:
+        for behind in (False, True):
+            self.model_for(behind=behind)
+
+    def run(self, records: Sequence[ArticleRecord], batch: BatchContext) -> None:
+        name, model = self.model_for(behind=batch.behind)
+        found = analyse_stance(
+            [(r.article.body, r.entities or [], r.quotes or []) for r in records], model, self.kb
+        )
+        for record, (entities, stances) in zip(records, found, strict=True):
+            record.entities, record.stances, record.stance_model = entities, stances, name
+        if self._counted is not None and records:
+            self._counted(name, batch.behind, len(records))

@@ -68,11 +68,17 @@ def find_places(
     return sorted(chosen, key=lambda code: -scores[code])
 
 
-def story_places(entities: Sequence[Entity], body: str, title: str | None = None) -> list[str]:
-    """:func:`find_places` for the enricher: a failure is logged and gives no places rather
-    than losing the event."""
+def story_places(
+    entities: Sequence[Entity],
+    body: str,
+    title: str | None = None,
+    *,
+    kb: KnowledgeBase | None = None,
+) -> list[str]:
+    """:func:`find_places` for the topics stage: a failure is logged and gives no places
+    rather than losing the topics."""
     try:
-        return find_places(entities, body, title)
+        return find_places(entities, body, title, kb=kb)
     except Exception:
         log.exception("places failed")
         return []

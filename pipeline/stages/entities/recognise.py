@@ -19,13 +19,15 @@ import spacy
 from pipeline import DATA_DIR
 from pipeline.models import EntityType
 from pipeline.resources.kb import KnowledgeBase, default_kb
-from pipeline.stages.entities.linking import RawMention, name_key
+from pipeline.stages.base import ArticleRecord, BatchContext, OnError, Stage
+from pipeline.stages.entities.linking import RawMention, link_entities, name_key
 
 __all__ = [
     "BUNDLED_MODEL",
     "DEFAULT_NER_MODEL",
     "MODEL_DIR",
     "ONTONOTES_TO_CONLL",
+    "EntitiesStage",
     "RawMention",
     "load_recogniser",
     "name_key",
@@ -188,3 +190,48 @@ def recognise(nlp: Any, bodies: Sequence[str], batch_size: int) -> list[list[Raw
                 mentions.append(RawMention(ent.start_char, ent.end_char, ent.text, etype))
         results.append(mentions)
     return results
+
+
+class EntitiesStage(Stage):
+    """The ``entities`` stage: recognition over the batch in one ``nlp.pipe`` call, then
+    linking per article. An article it fails on is dead-lettered: every later stage and the
+    event rest on the entities."""
+
+    name = "entities"
+    writes = ("entities",)
+    on_error = OnError.DEAD_LETTER
+
+    def __init__(
+        self,
+        kb: KnowledgeBase,
+        *,
+        model: str = DEFAULT_NER_MODEL,
+        batch_size: int = 32,
+        languages: frozenset[str] | None = None,
+        nlp: Any = None,
+    ) -> None:
+        super().__init__(languages)
+        self.kb = kb
+        self.model = model
+        self.batch_size = batch_size
+        self._nlp: Any = nlp
+        """The spaCy pipeline: ``nlp`` when given (an evaluation's own), else loaded from
+        ``model`` on first use."""
+
+    @property
+    def nlp(self) -> Any:
+        """The spaCy pipeline, loaded on first use."""
+        if self._nlp is None:
+            self._nlp = load_recogniser(self.model)
+        return self._nlp
+
+    def load(self) -> None:
+        self.nlp  # noqa: B018  # loads it
+
+    def run(self, records: Sequence[ArticleRecord], batch: BatchContext) -> None:
+        found = recognise(self.nlp, [r.article.body for r in records], self.batch_size)
+        for record, mentions in zip(records, found, strict=True):
+            article = record.article
+            record.entities = link_entities(
+                mentions, article.body, article.title, year=record.year, kb=self.kb
+            )

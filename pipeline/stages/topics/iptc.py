@@ -267,12 +267,17 @@ class IptcClassifier:
         self.top_level = tuple(code for code, s in spec.codes.items() if s.parent is None)
 
     @classmethod
-    def load(cls, model_path: Path | None = None, *, min_score: float = 0.5) -> IptcClassifier:
+    def load(
+        cls,
+        model_path: Path | None = None,
+        *,
+        min_score: float = 0.5,
+        kb: KnowledgeBase | None = None,
+    ) -> IptcClassifier:
         """The shipped code table and lexicons with the weights at ``model_path`` (default:
         the shipped ones)."""
-        return cls(
-            load_topics_file(), LinearModel.load(model_path or MODEL_PATH), min_score=min_score
-        )
+        model = LinearModel.load(model_path or MODEL_PATH)
+        return cls(load_topics_file(), model, min_score=min_score, kb=kb)
 
     def label(self, code: str) -> str:
         return self.spec.codes[code].label

@@ -11,6 +11,7 @@ import pytest
 
 from pipeline.enrich import Enricher
 from pipeline.models import EnrichedEvent, Entity, EntityType, Quote, RawRecord
+from pipeline.resources.kb import KnowledgeBase
 from pipeline.settings import Settings
 from pipeline.stages.attribution.stance import (
     BATCH,
@@ -25,6 +26,7 @@ from pipeline.stages.attribution.stance import (
     THRESHOLD,
     Encoder,
     StanceModel,
+    StanceStage,
     analyse_stance,
     chunks,
     load_model,
@@ -262,15 +264,22 @@ def test_model_inputs_are_the_sentences_and_mentions_the_model_is_given() -> Non
     assert [second[a:b] for a, b in sorted(inputs[1][1])] == ["He", "Dunmore", "his"]
 
 
+def stance_of(enricher: Enricher) -> StanceModel:
+    """The main classifier of the enricher's stance stage."""
+    stage = enricher.stage("stance")
+    assert isinstance(stage, StanceStage)
+    return stage.model_for(behind=False)[1]
+
+
 def test_the_stance_model_setting_chooses_the_classifier(tmp_path: Path) -> None:
     for name in ("model.onnx", "tokenizer.json"):
         (tmp_path / name).write_bytes((MODEL_DIR / name).read_bytes())
     chosen = Enricher(Settings(stance_model=str(tmp_path)))
-    assert chosen.stance is load_model(tmp_path)
-    assert chosen.stance is not load_model(MODEL_DIR)
-    assert Enricher(Settings()).stance is load_model(MODEL_DIR)
-    assert Enricher(Settings(stance_model="fast")).stance is load_model(FAST_MODEL_DIR)
-    assert Enricher(Settings(stance_model="lite")).stance is load_model(LITE_MODEL_DIR)
+    assert stance_of(chosen) is load_model(tmp_path)
+    assert stance_of(chosen) is not load_model(MODEL_DIR)
+    assert stance_of(Enricher(Settings())) is load_model(MODEL_DIR)
+    assert stance_of(Enricher(Settings(stance_model="fast"))) is load_model(FAST_MODEL_DIR)
+    assert stance_of(Enricher(Settings(stance_model="lite"))) is load_model(LITE_MODEL_DIR)
     with pytest.raises(Exception, match=r"model\.onnx"):
         Enricher(Settings(stance_model=str(tmp_path / "missing")))
 
@@ -399,13 +408,15 @@ def test_a_stance_failure_leaves_the_article_enriched_without_stance(
     real = analyse_stance
 
     def fragile(
-        articles: Sequence[tuple[str, Sequence[Entity], Sequence[Quote]]], model: StanceModel
+        articles: Sequence[tuple[str, Sequence[Entity], Sequence[Quote]]],
+        model: StanceModel,
+        kb: KnowledgeBase,
     ) -> object:
         if any("Hale" in body for body, _, _ in articles):
             raise RuntimeError("model failure")
-        return real(articles, model)
+        return real(articles, model, kb)
 
-    monkeypatch.setattr("pipeline.enrich.analyse_stance", fragile)
+    monkeypatch.setattr("pipeline.stages.attribution.stance.analyse_stance", fragile)
     records = [
         RawRecord(value=f'{{"body": "{body}"}}'.encode(), origin=f"{n}.json")
         for n, body in enumerate(

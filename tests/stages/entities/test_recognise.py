@@ -171,7 +171,7 @@ def test_a_linking_failure_dead_letters_only_its_article(
             raise ValueError("linker blew up")
         return real(mentions, body, title, **kw)
 
-    monkeypatch.setattr("pipeline.enrich.link_entities", fragile)
+    monkeypatch.setattr("pipeline.stages.entities.recognise.link_entities", fragile)
     good = {"title": "Budget", "body": "The council in Leeds approved the budget on Monday."}
     bad = {"title": "Bad", "body": "This English sentence carries POISON for the linker."}
     outcomes = enricher.process([RawRecord(value=orjson.dumps(r)) for r in (good, bad)])

@@ -306,7 +306,7 @@ def test_a_topic_failure_leaves_that_article_without_topics(
     assert first.topics == []
     assert first.enriched
     assert second.topics
-    assert "topic stage failed" in caplog.text
+    assert "topics stage failed" in caplog.text
 
 
 def test_entities_of_an_article_give_country_tags_with_their_evidence(tagger: Tagger) -> None:
