@@ -140,9 +140,12 @@ _RULER_SKIP = frozenset(
 )
 
 
-def load_recogniser(model: str = DEFAULT_NER_MODEL, *, ruler: bool | None = None) -> Any:
+def load_recogniser(
+    model: str = DEFAULT_NER_MODEL, *, ruler: bool | None = None, kb: KnowledgeBase | None = None
+) -> Any:
     """Load the recogniser: ``"bundled"`` (the shipped model), a pipeline directory or an
-    installed spaCy pipeline package, with only the components NER needs."""
+    installed spaCy pipeline package, with only the components NER needs; its entity ruler
+    takes the names of ``kb`` (default: the shipped knowledge base)."""
     if model == BUNDLED_MODEL:
         nlp = spacy.load(MODEL_DIR)
         use_ruler = USE_RULER if ruler is None else ruler
@@ -150,7 +153,7 @@ def load_recogniser(model: str = DEFAULT_NER_MODEL, *, ruler: bool | None = None
         nlp = spacy.load(model, exclude=_UNUSED_COMPONENTS)
         use_ruler = bool(ruler)
     if use_ruler:
-        add_kb_ruler(nlp, default_kb())
+        add_kb_ruler(nlp, kb if kb is not None else default_kb())
     return nlp
 
 
@@ -222,7 +225,7 @@ class EntitiesStage(Stage):
     def nlp(self) -> Any:
         """The spaCy pipeline, loaded on first use."""
         if self._nlp is None:
-            self._nlp = load_recogniser(self.model)
+            self._nlp = load_recogniser(self.model, kb=self.kb)
         return self._nlp
 
     def load(self) -> None:
