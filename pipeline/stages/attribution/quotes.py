@@ -17,22 +17,16 @@ span in the text, a group id shared by the parts of a split or multi-paragraph q
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from pipeline.models import Entity, EntityType, Quote
+from pipeline.models import Entity, Quote
 from pipeline.resources.kb import KnowledgeBase, default_kb
 from pipeline.stages.attribution.cues import (
     AFTER_CUE,
-    DETERMINERS,
     DIRECT_ONLY,
-    NP_STOP,
     PP_THAT,
-    PRONOUNS,
-    SKIP_BEFORE_CUE,
     THAT,
-    TOKEN,
     find_cues,
     skip_object,
     strip_trailing_attribution,
@@ -49,7 +43,7 @@ from pipeline.stages.attribution.marks import (
     strip_span,
     trim_end,
 )
-from pipeline.text.titles import TitleResolver
+from pipeline.stages.attribution.speakers import Speaker, SpeakerFinder
 
 __all__ = ["Attribution", "find_attributions", "find_quotes"]
 
@@ -67,13 +61,6 @@ class Attribution:
     speaker: str | None
     speaker_id: str | None
     group: int
-
-
-@dataclass(slots=True)
-class _Speaker:
-    start: int
-    end: int
-    entity: Entity | None
 
 
 def find_quotes(
@@ -102,22 +89,17 @@ def find_attributions(
     return _Finder(body, entities, kb if kb is not None else default_kb()).run()
 
 
-class _Finder:
+class _Finder(SpeakerFinder):
     def __init__(self, body: str, entities: Sequence[Entity], kb: KnowledgeBase) -> None:
-        self.body = body
-        spans = [(m.start, m.end, e) for e in entities for m in e.mentions]
-        spans.sort(key=lambda s: (s[0], -s[1]))
-        self.mentions = spans
-        self.mention_starts = [s[0] for s in spans]
-        self.titles = TitleResolver(body, spans, kb)
+        super().__init__(body, entities, kb)
         self.out: list[Attribution] = []
         self.group = 0
 
     # -- driver -------------------------------------------------------------------------------
     def run(self) -> list[Attribution]:
         body = self.body
-        previous_group: tuple[int, _Speaker | None, str | None] | None = None
-        pending_colon: tuple[_Speaker | None, str] | None = None
+        previous_group: tuple[int, Speaker | None, str | None] | None = None
+        pending_colon: tuple[Speaker | None, str] | None = None
         open_quote = False
         for p_start, p_end in find_paragraphs(body):
             marks = pair_marks(body, p_start, p_end)
@@ -125,7 +107,7 @@ class _Finder:
                 marks[0].continued = True
             open_quote = bool(marks) and marks[-1].open_ended
             sentences = split_sentences(body, p_start, p_end, marks)
-            last_attributed: tuple[int, _Speaker | None, str | None] | None = None
+            last_attributed: tuple[int, Speaker | None, str | None] | None = None
             for s_start, s_end in sentences:
                 in_sentence = [m for m in marks if s_start <= m.start and m.end <= s_end]
                 result = self._sentence(s_start, s_end, in_sentence)
@@ -137,7 +119,7 @@ class _Finder:
                     continue
                 # A sentence that is only a quote: the continuation of a quote in this
                 # paragraph or the previous one, or introduced by a colon.
-                source: tuple[int, _Speaker | None, str | None] | None = None
+                source: tuple[int, Speaker | None, str | None] | None = None
                 if last_attributed is not None:
                     source = last_attributed
                 elif quotes[0].continued and previous_group is not None:
@@ -162,7 +144,7 @@ class _Finder:
         self.out.sort(key=lambda a: a.start)
         return self.out
 
-    def _colon_intro(self, p_start: int, p_end: int) -> tuple[_Speaker | None, str] | None:
+    def _colon_intro(self, p_start: int, p_end: int) -> tuple[Speaker | None, str] | None:
         text = self.body[p_start:p_end].rstrip()
         if not text.endswith(":"):
             return None
@@ -176,7 +158,7 @@ class _Finder:
     # -- one sentence -----------------------------------------------------------------------
     def _sentence(
         self, s_start: int, s_end: int, marks: list[Mark]
-    ) -> tuple[int, _Speaker | None, str | None] | None:
+    ) -> tuple[int, Speaker | None, str | None] | None:
         body = self.body
         inside = [(m.start - 1, m.end + 1) for m in marks]
         cues = [
@@ -214,7 +196,7 @@ class _Finder:
         cue_end: int,
         lemma: str,
         quotes: list[Mark],
-    ) -> tuple[int, _Speaker | None, str | None] | None:
+    ) -> tuple[int, Speaker | None, str | None] | None:
         body = self.body
         left = None
         if lemma != "according to":
@@ -263,8 +245,8 @@ class _Finder:
         cue_start: int,
         cue_end: int,
         lemma: str,
-        speaker: _Speaker,
-        left: _Speaker | None,
+        speaker: Speaker,
+        left: Speaker | None,
     ) -> list[tuple[int, int]] | None:
         body = self.body
         end = trim_end(body, s_start, s_end)
@@ -311,184 +293,13 @@ class _Finder:
             return nonempty(body, [(s_start, s_start + len(pre) - 1)])
         return None
 
-    # -- speakers -----------------------------------------------------------------------------
-    def _left_speaker(
-        self, s_start: int, cue_start: int, quotes: Sequence[Mark] = ()
-    ) -> _Speaker | None:
-        body = self.body
-        tokens = [(m.start(), m.end()) for m in TOKEN.finditer(body, s_start, cue_start)]
-        i = len(tokens) - 1
-        while i >= 0 and body[tokens[i][0] : tokens[i][1]].lower() in SKIP_BEFORE_CUE:
-            i -= 1
-        if i < 0:
-            return None
-        a, b = tokens[i]
-        if any(m.start <= a < m.end + 1 for m in quotes):
-            return None
-        word = body[a:b]
-        if word == ")" and i > 0:
-            k = body.rfind("(", s_start, a)
-            if k > s_start:
-                return self._left_speaker(s_start, k, quotes)
-        if word.lower() == "who" and i > 0:
-            return self._left_speaker(s_start, a, quotes)
-        if word == "," and i > 0:
-            return self._appositive_subject(s_start, a, quotes)
-        if word.lower() == "and":
-            return self._sentence_subject(s_start, a, quotes)
-        if word.lower() in PRONOUNS:
-            return _Speaker(a, b, self._resolve_pronoun(a, word.lower()))
-        mention = self._mention_at(a, b)
-        if mention is not None:
-            return _Speaker(mention[0], mention[1], mention[2])
-        # a noun phrase: walk left over words until a stop word or punctuation
-        j = i
-        start = a
-        while j >= 0 and i - j < 6:
-            w = body[tokens[j][0] : tokens[j][1]]
-            if not (w[0].isalnum() or w in ("'", "\u2019")) or w.lower() in NP_STOP:
-                break
-            start = tokens[j][0]
-            if w.lower() in DETERMINERS:
-                break
-            j -= 1
-        head = body[a:b]
-        if not head[0].isalpha() or head.lower() in DETERMINERS or head.lower() in NP_STOP:
-            return None
-        if head.endswith("ly") and head[0].islower():
-            return None
-        entity = self._entity_in(start, b) or self.titles.resolve(start, b)
-        return _Speaker(start, b, entity)
-
-    def _appositive_subject(
-        self, s_start: int, comma: int, quotes: Sequence[Mark]
-    ) -> _Speaker | None:
-        """``X, a spokesman for Y, said``: a person (else organisation) mention in the two
-        comma-delimited chunks before the cue, the chunks starting the sentence or a clause."""
-        body = self.body
-        if any(m.start <= comma <= m.end + 1 for m in quotes):
-            return None
-        lo = comma + 1
-        for _ in range(2):
-            k = body.rfind(",", s_start, lo - 1)
-            lo = s_start if k < 0 else k + 1
-            if k < 0:
-                break
-        for m in quotes:
-            if m.start < comma and m.end >= lo:
-                lo = max(lo, m.end + 1)
-                while lo < comma and body[lo] in "'\"”»":
-                    lo += 1
-        if lo >= comma:
-            return None
-        found = [
-            (m_start, m_end, e)
-            for m_start, m_end, e in self.mentions
-            if lo <= m_start and m_end <= comma and e.type in (EntityType.PER, EntityType.ORG)
-        ]
-        people = [f for f in found if f[2].type is EntityType.PER]
-        if people:
-            m_start, m_end, entity = people[0]
-            return _Speaker(m_start, m_end, entity)
-        first = body.find(",", lo, comma)
-        head_end = first if first > 0 else comma
-        head_start = lo
-        while head_start < head_end and body[head_start].isspace():
-            head_start += 1
-        words = body[head_start:head_end].split()
-        if not words or len(words) > 8 or not (words[0][0].isupper() or words[0] in DETERMINERS):
-            return None
-        orgs = [f for f in found if f[0] < head_end]
-        return _Speaker(head_start, head_end, orgs[0][2] if orgs else None)
-
-    def _sentence_subject(
-        self, s_start: int, before: int, quotes: Sequence[Mark]
-    ) -> _Speaker | None:
-        """``X did this and says ...``: the subject at the start of the sentence."""
-        body = self.body
-        first = TOKEN.search(body, s_start, before)
-        if first is None or any(m.start <= first.start() <= m.end + 1 for m in quotes):
-            return None
-        word = first.group()
-        if word.lower() in PRONOUNS:
-            resolved = self._resolve_pronoun(first.start(), word.lower())
-            return _Speaker(first.start(), first.end(), resolved)
-        window = min(before, first.start() + 25)
-        for m_start, m_end, e in self.mentions:
-            if m_start >= window:
-                break
-            if m_start >= first.start() and e.type in (EntityType.PER, EntityType.ORG):
-                return _Speaker(m_start, m_end, e)
-        return None
-
-    def _right_speaker(self, cue_end: int, s_end: int, quotes: Sequence[Mark]) -> _Speaker | None:
-        body = self.body
-        stop = s_end
-        for pattern in (",", ".", ";", "“", '"', "«", " who ", " in ", " on "):
-            k = body.find(pattern, cue_end, stop)
-            if k > cue_end:
-                stop = k
-        text = body[cue_end:stop]
-        if not text.strip() or len(text.split()) > 8:
-            return None
-        if any(cue_end <= m.start < stop for m in quotes):
-            return None
-        start = cue_end + len(text) - len(text.lstrip())
-        end = cue_end + len(text.rstrip())
-        first = body[start:end].split()[0]
-        if first.lower() in PRONOUNS:
-            if len(body[start:end].split()) > 1:
-                return None
-            return _Speaker(start, start + len(first), self._resolve_pronoun(start, first.lower()))
-        if first[0].islower() and first.lower() not in DETERMINERS:
-            return None
-        entity = self._entity_in(start, end) or self.titles.resolve(start, end)
-        return _Speaker(start, end, entity)
-
-    def _mention_at(self, a: int, b: int) -> tuple[int, int, Entity] | None:
-        k = bisect_right(self.mention_starts, a) - 1
-        while k >= 0 and self.mentions[k][1] > a - 200:
-            m_start, m_end, entity = self.mentions[k]
-            if m_start <= a < m_end and entity.type in (EntityType.PER, EntityType.ORG):
-                return m_start, m_end, entity
-            k -= 1
-        return None
-
-    def _entity_in(self, start: int, end: int) -> Entity | None:
-        best: Entity | None = None
-        for m_start, m_end, entity in self.mentions:
-            if m_start >= end:
-                break
-            if m_end <= start:
-                continue
-            if entity.type is EntityType.PER or (
-                entity.type is EntityType.ORG and (best is None or best.type is not EntityType.PER)
-            ):
-                best = entity
-        return best
-
-    def _resolve_pronoun(self, pos: int, pronoun: str) -> Entity | None:
-        kind = PRONOUNS[pronoun]
-        if kind == "ANY":
-            return None
-        wanted = EntityType.PER if kind == "PER" else EntityType.ORG
-        k = bisect_right(self.mention_starts, pos) - 1
-        while k >= 0:
-            _m_start, m_end, entity = self.mentions[k]
-            if m_end <= pos and entity.type is wanted:
-                if wanted is EntityType.ORG and pos - m_end > 400:
-                    return None
-                return entity
-            k -= 1
-        return None
-
     def _emit(
         self,
         start: int,
         end: int,
         direct: bool,
         cue: str | None,
-        speaker: _Speaker | None,
+        speaker: Speaker | None,
         group: int,
     ) -> None:
         start, end = strip_span(self.body, start, end)
@@ -510,9 +321,7 @@ class _Finder:
         )
 
 
-def _adjacent(
-    body: str, marks: list[Mark], cue_start: int, cue_end: int, speaker: _Speaker
-) -> bool:
+def _adjacent(body: str, marks: list[Mark], cue_start: int, cue_end: int, speaker: Speaker) -> bool:
     """Whether a quote directly touches its attribution (``"No," he said`` or ``said: "No"``)."""
     lo = min(cue_start, speaker.start)
     hi = max(cue_end, speaker.end)
