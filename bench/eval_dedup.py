@@ -29,14 +29,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout
 
-from pipeline.stages.normalise.dedup import (
-    MIN_WORDS,
-    SHINGLE_WORDS,
-    DuplicateIndex,
-    DuplicateKind,
-    fingerprint_words,
-    signature,
-)
+from pipeline.stages.normalise.dedup import DuplicateIndex, DuplicateKind
+from pipeline.stages.normalise.minhash import MIN_WORDS, SHINGLE_WORDS, fingerprint_words, signature
 
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
 _FILLER = ["also", "reportedly", "further", "major", "key", "new", "local", "largely"]

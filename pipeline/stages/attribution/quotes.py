@@ -17,117 +17,36 @@ span in the text, a group id shared by the parts of a split or multi-paragraph q
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from pipeline.models import Entity, EntityType, Quote
+from pipeline.models import Entity, Quote
 from pipeline.resources.kb import KnowledgeBase, default_kb
+from pipeline.stages.attribution.cues import (
+    AFTER_CUE,
+    DIRECT_ONLY,
+    PP_THAT,
+    THAT,
+    find_cues,
+    skip_object,
+    strip_trailing_attribution,
+)
+from pipeline.stages.attribution.marks import (
+    Mark,
+    find_paragraphs,
+    first_char,
+    nonempty,
+    nwords,
+    pair_marks,
+    quote_only,
+    split_sentences,
+    strip_span,
+    trim_end,
+)
+from pipeline.stages.attribution.speakers import Speaker, SpeakerFinder
 from pipeline.stages.base import ArticleRecord, BatchContext, Stage
-from pipeline.text.titles import TitleResolver
 
-__all__ = ["CUES", "Attribution", "find_attributions", "find_quotes"]
-
-# Verbs of saying: surface form -> lemma. Only these make an attribution.
-_CUE_FORMS: dict[str, tuple[str, ...]] = {
-    "say": ("said", "says", "say"),
-    "tell": ("told", "tells", "tell"),
-    "add": ("added", "adds", "add"),
-    "write": ("wrote", "writes", "write"),
-    "note": ("noted", "notes"),
-    "warn": ("warned", "warns", "warn"),
-    "claim": ("claimed", "claims", "claim"),
-    "insist": ("insisted", "insists", "insist"),
-    "promise": ("promised", "promises"),
-    "state": ("stated", "states"),
-    "explain": ("explained", "explains", "explain"),
-    "argue": ("argued", "argues", "argue"),
-    "announce": ("announced", "announces"),
-    "declare": ("declared", "declares"),
-    "assert": ("asserted", "asserts"),
-    "acknowledge": ("acknowledged", "acknowledges", "acknowledge"),
-    "admit": ("admitted", "admits", "admit"),
-    "stress": ("stressed", "stresses", "stress"),
-    "emphasize": ("emphasized", "emphasised", "emphasizes"),
-    "report": ("reported", "reports"),
-    "continue": ("continued",),
-    "recall": ("recalled", "recalls"),
-    "predict": ("predicted", "predicts", "predict"),
-    "complain": ("complained", "complains"),
-    "confirm": ("confirmed", "confirms", "confirm"),
-    "reply": ("replied", "replies"),
-    "respond": ("responded", "responds"),
-    "counter": ("countered", "counters"),
-    "tweet": ("tweeted", "tweets"),
-    "post": ("posted",),
-    "call": ("called", "calls"),
-    "ask": ("asked", "asks"),
-    "suggest": ("suggested", "suggests", "suggest"),
-    "contend": ("contended", "contends", "contend"),
-    "observe": ("observed",),
-    "remark": ("remarked",),
-    "concede": ("conceded",),
-    "joke": ("joked",),
-    "quip": ("quipped",),
-    "vow": ("vowed", "vows"),
-    "pledge": ("pledged",),
-    "charge": ("charged",),
-    "allege": ("alleged",),
-    "maintain": ("maintained", "maintains", "maintain"),
-    "boast": ("boasted",),
-    "testify": ("testified",),
-    "tell reporters": (),
-}
-_CUE_LEMMA: dict[str, str] = {form: lemma for lemma, forms in _CUE_FORMS.items() for form in forms}
-CUES: frozenset[str] = frozenset(_CUE_FORMS) | {"according to"}
-"""Every cue :func:`find_quotes` may report (verb lemmas and ``according to``)."""
-
-# Cues that only attribute a direct quote next to them, never reported speech on their own.
-_DIRECT_ONLY = frozenset({"continue", "ask", "call", "post", "tweet", "joke", "quip", "reply"})
-
-
-def _wordset(text: str) -> frozenset[str]:
-    return frozenset(text.split())
-
-
-_PRONOUNS = {"he": "PER", "she": "PER", "i": "PER", "it": "ORG", "they": "ANY", "we": "ANY"}
-_SKIP_BEFORE_CUE = _wordset(
-    "also later has have had was is would will then again once previously recently publicly "
-    "privately repeatedly reportedly further simply earlier quickly flatly just often "
-    "frequently already even still"
-)
-_NP_STOP = _wordset(
-    "that which who whom whose and but or because while when if as since after before than so "
-    "where what how why not been be being is are was were has have had do does did to for in "
-    "on at by with from about into over under against this these those said says told"
-)
-_DETERMINERS = _wordset("the a an his her their its our my one some many several two")
-_WEEKDAYS = "Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday"
-_AFTER_CUE = re.compile(
-    r"(?:,?\s+(?:on\s+)?(?:"
-    + _WEEKDAYS
-    + r"|yesterday|today|tonight|earlier|later|recently|last\s+(?:week|month|year|night)|"
-    r"this\s+(?:week|month|year|morning)|in\s+(?:an?|his|her|their|the)\s+\w+(?:\s+\w+)?"
-    r"(?:\s+(?:with|to|on)\s+(?:the\s+)?[A-Z][\w.]*(?:\s+[A-Z][\w.]*)*)?|"
-    r"on\s+(?:Twitter|Facebook|CNN|Fox(?:\s+News)?|MSNBC|NBC|ABC|CBS)|"
-    r"(?:morning|afternoon|evening|night)|(?:in|at)\s+(?:a|the)\s+(?:press\s+conference|"
-    r"statement|interview|speech|rally|news\s+conference))(?:\s+(?:morning|afternoon|evening|"
-    r"night))?)*,?\s*"
-)
-_THAT = re.compile(r"that\b\s*")
-# "said during a rally in Michigan that ...": a prepositional phrase before "that".
-_PP_THAT = re.compile(
-    r"(?:during|at|in|on|to|after|before|from|while|via|through|with|last|earlier|this)\s"
-    r"[^,.;:\"“”]{0,80}?\bthat\b\s*"
-)
-_TOKEN = re.compile(r"[A-Za-z0-9][\w'\u2019.-]*[\w]|[A-Za-z0-9]|[^\w\s]")
-_ABBREV = _wordset(
-    "mr mrs ms dr st sen rep gen gov lt col sgt capt jan feb mar apr jun jul aug sep sept oct "
-    "nov dec jr sr inc corp co ltd no vs u.s u.k u.n e.g i.e"
-)
-_OPENERS = "“«„"
-_CLOSERS = "”»"
-_STRAIGHT = '"'
+__all__ = ["Attribution", "find_attributions", "find_quotes"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,21 +62,6 @@ class Attribution:
     speaker: str | None
     speaker_id: str | None
     group: int
-
-
-@dataclass(slots=True)
-class _Mark:
-    start: int  # content start
-    end: int  # content end
-    open_ended: bool
-    continued: bool  # opens a paragraph that continues an open-ended quote
-
-
-@dataclass(slots=True)
-class _Speaker:
-    start: int
-    end: int
-    entity: Entity | None
 
 
 def find_quotes(
@@ -186,42 +90,37 @@ def find_attributions(
     return _Finder(body, entities, kb if kb is not None else default_kb()).run()
 
 
-class _Finder:
+class _Finder(SpeakerFinder):
     def __init__(self, body: str, entities: Sequence[Entity], kb: KnowledgeBase) -> None:
-        self.body = body
-        spans = [(m.start, m.end, e) for e in entities for m in e.mentions]
-        spans.sort(key=lambda s: (s[0], -s[1]))
-        self.mentions = spans
-        self.mention_starts = [s[0] for s in spans]
-        self.titles = TitleResolver(body, spans, kb)
+        super().__init__(body, entities, kb)
         self.out: list[Attribution] = []
         self.group = 0
 
     # -- driver -------------------------------------------------------------------------------
     def run(self) -> list[Attribution]:
         body = self.body
-        previous_group: tuple[int, _Speaker | None, str | None] | None = None
-        pending_colon: tuple[_Speaker | None, str] | None = None
+        previous_group: tuple[int, Speaker | None, str | None] | None = None
+        pending_colon: tuple[Speaker | None, str] | None = None
         open_quote = False
-        for p_start, p_end in _paragraphs(body):
-            marks = _pair_marks(body, p_start, p_end)
-            if marks and open_quote and marks[0].start - 2 <= _first_char(body, p_start):
+        for p_start, p_end in find_paragraphs(body):
+            marks = pair_marks(body, p_start, p_end)
+            if marks and open_quote and marks[0].start - 2 <= first_char(body, p_start):
                 marks[0].continued = True
             open_quote = bool(marks) and marks[-1].open_ended
-            sentences = _sentences(body, p_start, p_end, marks)
-            last_attributed: tuple[int, _Speaker | None, str | None] | None = None
+            sentences = split_sentences(body, p_start, p_end, marks)
+            last_attributed: tuple[int, Speaker | None, str | None] | None = None
             for s_start, s_end in sentences:
                 in_sentence = [m for m in marks if s_start <= m.start and m.end <= s_end]
                 result = self._sentence(s_start, s_end, in_sentence)
                 if result is not None:
                     last_attributed = result
                     continue
-                quotes = [m for m in in_sentence if _words(body, m.start, m.end) > 0]
-                if not quotes or not _quote_only(body, s_start, s_end, quotes):
+                quotes = [m for m in in_sentence if nwords(body, m.start, m.end) > 0]
+                if not quotes or not quote_only(body, s_start, s_end, quotes):
                     continue
                 # A sentence that is only a quote: the continuation of a quote in this
                 # paragraph or the previous one, or introduced by a colon.
-                source: tuple[int, _Speaker | None, str | None] | None = None
+                source: tuple[int, Speaker | None, str | None] | None = None
                 if last_attributed is not None:
                     source = last_attributed
                 elif quotes[0].continued and previous_group is not None:
@@ -246,11 +145,11 @@ class _Finder:
         self.out.sort(key=lambda a: a.start)
         return self.out
 
-    def _colon_intro(self, p_start: int, p_end: int) -> tuple[_Speaker | None, str] | None:
+    def _colon_intro(self, p_start: int, p_end: int) -> tuple[Speaker | None, str] | None:
         text = self.body[p_start:p_end].rstrip()
         if not text.endswith(":"):
             return None
-        for cue_start, cue_end, lemma in _cues(self.body, p_start, p_start + len(text)):
+        for cue_start, cue_end, lemma in find_cues(self.body, p_start, p_start + len(text)):
             speaker = self._left_speaker(p_start, cue_start)
             if speaker is not None:
                 return speaker, lemma
@@ -259,12 +158,14 @@ class _Finder:
 
     # -- one sentence -----------------------------------------------------------------------
     def _sentence(
-        self, s_start: int, s_end: int, marks: list[_Mark]
-    ) -> tuple[int, _Speaker | None, str | None] | None:
+        self, s_start: int, s_end: int, marks: list[Mark]
+    ) -> tuple[int, Speaker | None, str | None] | None:
         body = self.body
         inside = [(m.start - 1, m.end + 1) for m in marks]
-        cues = [c for c in _cues(body, s_start, s_end) if not any(a <= c[0] < b for a, b in inside)]
-        quotes = [m for m in marks if _words(body, m.start, m.end) > 0]
+        cues = [
+            c for c in find_cues(body, s_start, s_end) if not any(a <= c[0] < b for a, b in inside)
+        ]
+        quotes = [m for m in marks if nwords(body, m.start, m.end) > 0]
         result = None
         taken: list[tuple[int, int]] = []
         for cue_start, cue_end, lemma in cues:
@@ -295,8 +196,8 @@ class _Finder:
         cue_start: int,
         cue_end: int,
         lemma: str,
-        quotes: list[_Mark],
-    ) -> tuple[int, _Speaker | None, str | None] | None:
+        quotes: list[Mark],
+    ) -> tuple[int, Speaker | None, str | None] | None:
         body = self.body
         left = None
         if lemma != "according to":
@@ -309,26 +210,26 @@ class _Finder:
             return None
         cue = "according to" if lemma == "according to" else lemma
         # direct quotes next to the attribution
-        big = [m for m in quotes if _words(body, m.start, m.end) >= 1]
+        big = [m for m in quotes if nwords(body, m.start, m.end) >= 1]
         if big:
             embedded = False
             if left is not None and lemma != "according to" and big[0].start > cue_end:
-                pos = _skip_object(body, cue_end, s_end) if lemma == "tell" else cue_end
-                rest = _AFTER_CUE.match(body, pos)
+                pos = skip_object(body, cue_end, s_end) if lemma == "tell" else cue_end
+                rest = AFTER_CUE.match(body, pos)
                 pos = rest.end() if rest else pos
                 gap = body[pos : big[0].start - 1]
-                embedded = _words(body, pos, big[0].start - 1) > 0 and not gap.rstrip().endswith(
+                embedded = nwords(body, pos, big[0].start - 1) > 0 and not gap.rstrip().endswith(
                     (":", ",")
                 )
             if not embedded and (
-                any(_words(body, m.start, m.end) >= 3 for m in big)
+                any(nwords(body, m.start, m.end) >= 3 for m in big)
                 or _adjacent(body, big, cue_start, cue_end, speaker)
             ):
                 self.group += 1
                 for m in big:
                     self._emit(m.start, m.end, True, cue, speaker, self.group)
                 return self.group, speaker, cue
-        if lemma in _DIRECT_ONLY:
+        if lemma in DIRECT_ONLY:
             return None
         span = self._indirect_content(s_start, s_end, cue_start, cue_end, lemma, speaker, left)
         if span is None:
@@ -345,223 +246,52 @@ class _Finder:
         cue_start: int,
         cue_end: int,
         lemma: str,
-        speaker: _Speaker,
-        left: _Speaker | None,
+        speaker: Speaker,
+        left: Speaker | None,
     ) -> list[tuple[int, int]] | None:
         body = self.body
-        end = _trim_end(body, s_start, s_end)
+        end = trim_end(body, s_start, s_end)
         if lemma == "according to":
             if speaker.start <= s_start + 30 and cue_start - s_start < 5:
                 comma = body.find(",", speaker.end, end)
                 if comma < 0:
                     return None
-                return _nonempty(
-                    body, [(comma + 1, _strip_trailing_attribution(body, comma + 1, end))]
+                return nonempty(
+                    body, [(comma + 1, strip_trailing_attribution(body, comma + 1, end))]
                 )
             before = body.rfind(",", s_start, cue_start + 1)
             tail = body.find(",", speaker.end, end)
             parts = [(s_start, before if before >= 0 else cue_start)]
             if tail >= 0 and not re.match(r"\s*(?:which|who|where|when|and)\b", body[tail + 1 :]):
-                parts.append((tail + 1, _strip_trailing_attribution(body, tail + 1, end)))
-            return _nonempty(body, parts)
+                parts.append((tail + 1, strip_trailing_attribution(body, tail + 1, end)))
+            return nonempty(body, parts)
         if left is not None:
             # "X said (Tuesday) (that) CLAUSE" or "CLAUSE, X said."
             pre = body[s_start : speaker.start].rstrip()
-            tail_words = _words(body, cue_end, end)
-            if pre.endswith(",") and tail_words <= 6 and _words(body, s_start, speaker.start) >= 3:
-                return _nonempty(body, [(s_start, s_start + len(pre) - 1)])
-            if _words(body, s_start, speaker.start) > 6 and not pre.endswith(","):
+            tail_words = nwords(body, cue_end, end)
+            if pre.endswith(",") and tail_words <= 6 and nwords(body, s_start, speaker.start) >= 3:
+                return nonempty(body, [(s_start, s_start + len(pre) - 1)])
+            if nwords(body, s_start, speaker.start) > 6 and not pre.endswith(","):
                 pass
             pos = cue_end
             if lemma == "tell":
-                pos = _skip_object(body, pos, end)
-            rest = _AFTER_CUE.match(body, pos)
+                pos = skip_object(body, pos, end)
+            rest = AFTER_CUE.match(body, pos)
             if rest is not None:
                 pos = rest.end()
-            that = _THAT.match(body, pos) or _PP_THAT.match(body, pos, end)
+            that = THAT.match(body, pos) or PP_THAT.match(body, pos, end)
             if that is not None:
                 pos = that.end()
             elif lemma not in ("say", "tell", "add", "write", "note", "warn", "claim", "insist"):
                 return None
             if pos >= end or body[pos] in ",.;:":
                 return None
-            content_end = _strip_trailing_attribution(body, pos, end)
-            return _nonempty(body, [(pos, content_end)])
+            content_end = strip_trailing_attribution(body, pos, end)
+            return nonempty(body, [(pos, content_end)])
         # inverted: "CLAUSE, said X."
         pre = body[s_start:cue_start].rstrip()
         if pre.endswith(","):
-            return _nonempty(body, [(s_start, s_start + len(pre) - 1)])
-        return None
-
-    # -- speakers -----------------------------------------------------------------------------
-    def _left_speaker(
-        self, s_start: int, cue_start: int, quotes: Sequence[_Mark] = ()
-    ) -> _Speaker | None:
-        body = self.body
-        tokens = [(m.start(), m.end()) for m in _TOKEN.finditer(body, s_start, cue_start)]
-        i = len(tokens) - 1
-        while i >= 0 and body[tokens[i][0] : tokens[i][1]].lower() in _SKIP_BEFORE_CUE:
-            i -= 1
-        if i < 0:
-            return None
-        a, b = tokens[i]
-        if any(m.start <= a < m.end + 1 for m in quotes):
-            return None
-        word = body[a:b]
-        if word == ")" and i > 0:
-            k = body.rfind("(", s_start, a)
-            if k > s_start:
-                return self._left_speaker(s_start, k, quotes)
-        if word.lower() == "who" and i > 0:
-            return self._left_speaker(s_start, a, quotes)
-        if word == "," and i > 0:
-            return self._appositive_subject(s_start, a, quotes)
-        if word.lower() == "and":
-            return self._sentence_subject(s_start, a, quotes)
-        if word.lower() in _PRONOUNS:
-            return _Speaker(a, b, self._resolve_pronoun(a, word.lower()))
-        mention = self._mention_at(a, b)
-        if mention is not None:
-            return _Speaker(mention[0], mention[1], mention[2])
-        # a noun phrase: walk left over words until a stop word or punctuation
-        j = i
-        start = a
-        while j >= 0 and i - j < 6:
-            w = body[tokens[j][0] : tokens[j][1]]
-            if not (w[0].isalnum() or w in ("'", "\u2019")) or w.lower() in _NP_STOP:
-                break
-            start = tokens[j][0]
-            if w.lower() in _DETERMINERS:
-                break
-            j -= 1
-        head = body[a:b]
-        if not head[0].isalpha() or head.lower() in _DETERMINERS or head.lower() in _NP_STOP:
-            return None
-        if head.endswith("ly") and head[0].islower():
-            return None
-        entity = self._entity_in(start, b) or self.titles.resolve(start, b)
-        return _Speaker(start, b, entity)
-
-    def _appositive_subject(
-        self, s_start: int, comma: int, quotes: Sequence[_Mark]
-    ) -> _Speaker | None:
-        """``X, a spokesman for Y, said``: a person (else organisation) mention in the two
-        comma-delimited chunks before the cue, the chunks starting the sentence or a clause."""
-        body = self.body
-        if any(m.start <= comma <= m.end + 1 for m in quotes):
-            return None
-        lo = comma + 1
-        for _ in range(2):
-            k = body.rfind(",", s_start, lo - 1)
-            lo = s_start if k < 0 else k + 1
-            if k < 0:
-                break
-        for m in quotes:
-            if m.start < comma and m.end >= lo:
-                lo = max(lo, m.end + 1)
-                while lo < comma and body[lo] in "'\"”»":
-                    lo += 1
-        if lo >= comma:
-            return None
-        found = [
-            (m_start, m_end, e)
-            for m_start, m_end, e in self.mentions
-            if lo <= m_start and m_end <= comma and e.type in (EntityType.PER, EntityType.ORG)
-        ]
-        people = [f for f in found if f[2].type is EntityType.PER]
-        if people:
-            m_start, m_end, entity = people[0]
-            return _Speaker(m_start, m_end, entity)
-        first = body.find(",", lo, comma)
-        head_end = first if first > 0 else comma
-        head_start = lo
-        while head_start < head_end and body[head_start].isspace():
-            head_start += 1
-        words = body[head_start:head_end].split()
-        if not words or len(words) > 8 or not (words[0][0].isupper() or words[0] in _DETERMINERS):
-            return None
-        orgs = [f for f in found if f[0] < head_end]
-        return _Speaker(head_start, head_end, orgs[0][2] if orgs else None)
-
-    def _sentence_subject(
-        self, s_start: int, before: int, quotes: Sequence[_Mark]
-    ) -> _Speaker | None:
-        """``X did this and says ...``: the subject at the start of the sentence."""
-        body = self.body
-        first = _TOKEN.search(body, s_start, before)
-        if first is None or any(m.start <= first.start() <= m.end + 1 for m in quotes):
-            return None
-        word = first.group()
-        if word.lower() in _PRONOUNS:
-            resolved = self._resolve_pronoun(first.start(), word.lower())
-            return _Speaker(first.start(), first.end(), resolved)
-        window = min(before, first.start() + 25)
-        for m_start, m_end, e in self.mentions:
-            if m_start >= window:
-                break
-            if m_start >= first.start() and e.type in (EntityType.PER, EntityType.ORG):
-                return _Speaker(m_start, m_end, e)
-        return None
-
-    def _right_speaker(self, cue_end: int, s_end: int, quotes: Sequence[_Mark]) -> _Speaker | None:
-        body = self.body
-        stop = s_end
-        for pattern in (",", ".", ";", "“", '"', "«", " who ", " in ", " on "):
-            k = body.find(pattern, cue_end, stop)
-            if k > cue_end:
-                stop = k
-        text = body[cue_end:stop]
-        if not text.strip() or len(text.split()) > 8:
-            return None
-        if any(cue_end <= m.start < stop for m in quotes):
-            return None
-        start = cue_end + len(text) - len(text.lstrip())
-        end = cue_end + len(text.rstrip())
-        first = body[start:end].split()[0]
-        if first.lower() in _PRONOUNS:
-            if len(body[start:end].split()) > 1:
-                return None
-            return _Speaker(start, start + len(first), self._resolve_pronoun(start, first.lower()))
-        if first[0].islower() and first.lower() not in _DETERMINERS:
-            return None
-        entity = self._entity_in(start, end) or self.titles.resolve(start, end)
-        return _Speaker(start, end, entity)
-
-    def _mention_at(self, a: int, b: int) -> tuple[int, int, Entity] | None:
-        k = bisect_right(self.mention_starts, a) - 1
-        while k >= 0 and self.mentions[k][1] > a - 200:
-            m_start, m_end, entity = self.mentions[k]
-            if m_start <= a < m_end and entity.type in (EntityType.PER, EntityType.ORG):
-                return m_start, m_end, entity
-            k -= 1
-        return None
-
-    def _entity_in(self, start: int, end: int) -> Entity | None:
-        best: Entity | None = None
-        for m_start, m_end, entity in self.mentions:
-            if m_start >= end:
-                break
-            if m_end <= start:
-                continue
-            if entity.type is EntityType.PER or (
-                entity.type is EntityType.ORG and (best is None or best.type is not EntityType.PER)
-            ):
-                best = entity
-        return best
-
-    def _resolve_pronoun(self, pos: int, pronoun: str) -> Entity | None:
-        kind = _PRONOUNS[pronoun]
-        if kind == "ANY":
-            return None
-        wanted = EntityType.PER if kind == "PER" else EntityType.ORG
-        k = bisect_right(self.mention_starts, pos) - 1
-        while k >= 0:
-            _m_start, m_end, entity = self.mentions[k]
-            if m_end <= pos and entity.type is wanted:
-                if wanted is EntityType.ORG and pos - m_end > 400:
-                    return None
-                return entity
-            k -= 1
+            return nonempty(body, [(s_start, s_start + len(pre) - 1)])
         return None
 
     def _emit(
@@ -570,10 +300,10 @@ class _Finder:
         end: int,
         direct: bool,
         cue: str | None,
-        speaker: _Speaker | None,
+        speaker: Speaker | None,
         group: int,
     ) -> None:
-        start, end = _strip(self.body, start, end)
+        start, end = strip_span(self.body, start, end)
         if end <= start:
             return
         entity = speaker.entity if speaker is not None else None
@@ -592,116 +322,7 @@ class _Finder:
         )
 
 
-# -- text helpers ---------------------------------------------------------------------------
-
-
-def _paragraphs(body: str) -> list[tuple[int, int]]:
-    out = []
-    pos = 0
-    for line in body.split("\n"):
-        if line.strip():
-            out.append((pos, pos + len(line)))
-        pos += len(line) + 1
-    return out
-
-
-def _first_char(body: str, start: int) -> int:
-    while start < len(body) and body[start].isspace():
-        start += 1
-    return start
-
-
-def _pair_marks(body: str, start: int, end: int) -> list[_Mark]:
-    """Quoted spans of one paragraph (content offsets, without the marks). Straight marks open
-    after a space or bracket and close before a non-letter; ``''`` counts as a straight mark."""
-    marks: list[_Mark] = []
-    open_at: int | None = None  # content start
-    closer = ""
-    i = start
-    while i < end:
-        ch = body[i]
-        width = 1
-        if ch == "'" and i + 1 < end and body[i + 1] == "'":
-            ch, width = _STRAIGHT, 2
-        elif ch not in _OPENERS and ch not in _CLOSERS and ch != _STRAIGHT:
-            i += 1
-            continue
-        if open_at is None:
-            prev = body[i - 1] if i > start else " "
-            if ch in _OPENERS or (ch == _STRAIGHT and (prev.isspace() or prev in "([{—\u2013-/:")):
-                open_at = i + width
-                closer = "»" if ch == "«" else ('"' if ch == _STRAIGHT else "”")
-        else:
-            if ch == _STRAIGHT and closer == '"':
-                nxt = body[i + width] if i + width < end else " "
-                is_close = not nxt.isalnum()
-            else:
-                is_close = ch == closer or ch in _CLOSERS or (ch == _STRAIGHT and closer == "”")
-            if is_close:
-                marks.append(_Mark(open_at, i, False, False))
-                open_at = None
-        i += width
-    if open_at is not None:
-        marks.append(_Mark(open_at, end, True, False))
-    return marks
-
-
-_SENT_END = re.compile(r"[.!?…]+[\"”\u2019»)]*\s+(?=[\"“«(\u2018']?[A-Z0-9])")
-
-
-def _sentences(body: str, start: int, end: int, marks: list[_Mark]) -> list[tuple[int, int]]:
-    out = []
-    pos = start
-    for m in _SENT_END.finditer(body, start, end):
-        cut = m.end()
-        if any(q.start <= m.start() and cut <= q.end for q in marks):
-            continue
-        word = re.search(r"([\w.]+)[.]+$", body[pos : m.start() + 1])
-        if word is not None and body[m.start()] == ".":
-            w = word.group(1).lower().rstrip(".")
-            if w in _ABBREV or (len(w) == 1 and w.isalpha()):
-                continue
-        out.append((pos, m.start() + len(m.group().rstrip())))
-        pos = cut
-    if pos < end:
-        out.append((pos, end))
-    return out
-
-
-_CUE_RE = re.compile(
-    r"\b(?:(?P<acc>[Aa]ccording\s+to)|(?P<verb>"
-    + "|".join(sorted(_CUE_LEMMA, key=len, reverse=True))
-    + r"))\b"
-)
-
-
-_MODAL_BEFORE = re.compile(
-    r"\b(?:to|will|would|can|could|may|might|should|must|did|does|do|not|never|n't|"
-    r"cannot|let|let's|and)\s+$"
-)
-
-
-def _cues(body: str, start: int, end: int) -> list[tuple[int, int, str]]:
-    out = []
-    for m in _CUE_RE.finditer(body, start, end):
-        if m.group("acc"):
-            out.append((m.start(), m.end(), "according to"))
-            continue
-        verb = m.group("verb")
-        lemma = _CUE_LEMMA[verb]
-        if verb == lemma and _MODAL_BEFORE.search(body, max(start, m.start() - 12), m.start()):
-            continue
-        out.append((m.start(), m.end(), lemma))
-    return out
-
-
-def _words(body: str, start: int, end: int) -> int:
-    return len(re.findall(r"\w+", body[start:end]))
-
-
-def _adjacent(
-    body: str, marks: list[_Mark], cue_start: int, cue_end: int, speaker: _Speaker
-) -> bool:
+def _adjacent(body: str, marks: list[Mark], cue_start: int, cue_end: int, speaker: Speaker) -> bool:
     """Whether a quote directly touches its attribution (``"No," he said`` or ``said: "No"``)."""
     lo = min(cue_start, speaker.start)
     hi = max(cue_end, speaker.end)
@@ -713,58 +334,6 @@ def _adjacent(
         ):
             return True
     return False
-
-
-def _quote_only(body: str, s_start: int, s_end: int, marks: list[_Mark]) -> bool:
-    rest = body[s_start:s_end]
-    for m in reversed(marks):
-        a, b = m.start - s_start, m.end - s_start
-        rest = rest[: max(0, a - 1)] + rest[b + 1 :]
-    return _words(rest, 0, len(rest)) <= 1
-
-
-def _trim_end(body: str, start: int, end: int) -> int:
-    while end > start and (body[end - 1].isspace() or body[end - 1] in '.!?"”\u2019»'):
-        end -= 1
-    return end
-
-
-_CUE_ALT = "|".join(_CUE_LEMMA)
-_TRAILING = re.compile(
-    r",\s*(?:[\w.'\u2019-]+\s+){1,5}(?:" + _CUE_ALT + r")\b[^,]*$"
-    r"|(?:,\s*|;\s*|\s+)but\s+(?:[\w.'\u2019-]+\s+){1,5}(?:" + _CUE_ALT + r")\b"
-    # a new verb phrase of the speaker: "..., and he urged", "... but noted", "and called it"
-    r"|(?:,|;|\s[\u2014\u2013-])?\s+(?:and|but)\s+(?:(?:he|she|they|it|we|[A-Z][\w.]*"
-    r"(?:\s+[A-Z][\w.]*)*)\s+)?(?:also\s+)?(?:[a-z]+ed|said|says|told)\b"
-    # a participle clause: ", implicitly putting ...", ", forcing them ..."
-    r"|,\s+(?:[a-z]+ly\s+)?(?!including\b|according\b)[a-z]+ing\b"
-)
-
-
-def _strip_trailing_attribution(body: str, start: int, end: int) -> int:
-    m = _TRAILING.search(body, start, end)
-    return m.start() if m else end
-
-
-def _skip_object(body: str, pos: int, end: int) -> int:
-    """After 'told': skip the hearer ("reporters", "the BBC", "Fox News")."""
-    m = re.compile(
-        r"\s+(?:(?:the|a|an|his|her|their)\s+)?(?:[A-Z][\w.&'\u2019-]*(?:\s+[A-Z][\w.&'\u2019-]*)*|\w+)"
-    ).match(body, pos, end)
-    return m.end() if m else pos
-
-
-def _strip(body: str, start: int, end: int) -> tuple[int, int]:
-    while start < end and (body[start].isspace() or body[start] in "\"“”«»'"):
-        start += 1
-    while end > start and (body[end - 1].isspace() or body[end - 1] in "\"“”«»',"):
-        end -= 1
-    return start, end
-
-
-def _nonempty(body: str, parts: list[tuple[int, int]]) -> list[tuple[int, int]] | None:
-    kept = [(a, b) for a, b in parts if _words(body, a, b) >= 2]
-    return kept or None
 
 
 class QuotesStage(Stage):

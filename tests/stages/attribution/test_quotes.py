@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 from pipeline.enrich import Enricher
 from pipeline.models import EnrichedEvent, Entity, EntityType, Mention, Quote, RawRecord
 from pipeline.settings import Settings
-from pipeline.stages.attribution.quotes import CUES, find_attributions, find_quotes
+from pipeline.stages.attribution.cues import CUES
+from pipeline.stages.attribution.quotes import find_attributions, find_quotes
 
 REFERENCE = Path("/work/shared/samples/moscowtimes-2015-10-15-putin-us-delegation.txt")
 PER, ORG = EntityType.PER, EntityType.ORG

@@ -14,25 +14,27 @@ from pipeline.models import EnrichedEvent, Entity, EntityType, Quote, RawRecord
 from pipeline.resources.kb import KnowledgeBase
 from pipeline.settings import Settings
 from pipeline.stages.attribution.stance import (
-    BATCH,
     BUNDLED,
-    END_MARK,
     FAST_MODEL_DIR,
     LITE_MODEL_DIR,
-    MAX_TOKENS,
     MODEL_DIR,
-    PADDING,
-    START_MARK,
     THRESHOLD,
-    Encoder,
     StanceModel,
     StanceStage,
     analyse_stance,
-    chunks,
     load_model,
     model_dir,
     model_inputs,
     polarity,
+)
+from pipeline.stages.attribution.stance_input import (
+    BATCH,
+    END_MARK,
+    MAX_TOKENS,
+    PADDING,
+    START_MARK,
+    Encoder,
+    chunks,
 )
 from tests.stages.attribution.test_quotes import entity
 

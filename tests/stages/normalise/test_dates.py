@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 import pytest
 
 from pipeline.models import Article, RawRecord
-from pipeline.stages.normalise.article import _html_published_at, normalise
+from pipeline.stages.normalise.article import normalise
+from pipeline.stages.normalise.dates import html_published_at
 
 MAX_BYTES = 1_048_576
 BODY = (
@@ -102,13 +103,13 @@ def test_a_page_with_only_a_modified_time_has_no_publication_time(head: str) -> 
 
 def test_with_no_day_from_htmldate_the_first_publication_time_is_taken() -> None:
     html = page('<meta name="pubdate" content="2026-03-20T09:00:00Z">')
-    assert _html_published_at(html, None, None) == datetime(2026, 3, 20, 9, tzinfo=UTC)
+    assert html_published_at(html, None, None) == datetime(2026, 3, 20, 9, tzinfo=UTC)
 
 
 def test_htmldates_result_that_is_the_modified_time_is_dropped() -> None:
     html = page(ld(datePublished="2026-03-20T09:00:00Z", dateModified="2026-03-25T10:00:00Z"))
     found = "2026-03-25T10:00:00+0000"
-    assert _html_published_at(html, found, None) == datetime(2026, 3, 20, 9, tzinfo=UTC)
+    assert html_published_at(html, found, None) == datetime(2026, 3, 20, 9, tzinfo=UTC)
 
 
 HEAD = '<meta property="article:published_time" content="2026-03-20T16:30:00+03:00">'

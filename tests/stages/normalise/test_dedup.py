@@ -14,11 +14,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipeline.stages.normalise.dedup import (
+from pipeline.stages.normalise.dedup import Duplicate, DuplicateIndex, DuplicateKind
+from pipeline.stages.normalise.minhash import (
     MIN_WORDS,
-    Duplicate,
-    DuplicateIndex,
-    DuplicateKind,
     estimate_similarity,
     fingerprint_words,
     signature,

@@ -1,0 +1,210 @@
+"""Speakers of quotes: the subject next to a cue, pronouns and titles resolved to people."""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from pipeline.models import Entity, EntityType
+from pipeline.resources.kb import KnowledgeBase
+from pipeline.stages.attribution.cues import (
+    DETERMINERS,
+    NP_STOP,
+    PRONOUNS,
+    SKIP_BEFORE_CUE,
+    TOKEN,
+)
+from pipeline.stages.attribution.marks import Mark
+from pipeline.text.titles import TitleResolver
+
+
+@dataclass(slots=True)
+class Speaker:
+    start: int
+    end: int
+    entity: Entity | None
+
+
+class SpeakerFinder:
+    """Speakers next to a cue in ``body``: a mention of one of ``entities``, a pronoun or a
+    title phrase resolved to the nearest fitting person before it, else a bare noun phrase."""
+
+    def __init__(self, body: str, entities: Sequence[Entity], kb: KnowledgeBase) -> None:
+        self.body = body
+        spans = [(m.start, m.end, e) for e in entities for m in e.mentions]
+        spans.sort(key=lambda s: (s[0], -s[1]))
+        self.mentions = spans
+        self.mention_starts = [s[0] for s in spans]
+        self.titles = TitleResolver(body, spans, kb)
+
+    # -- speakers -----------------------------------------------------------------------------
+    def _left_speaker(
+        self, s_start: int, cue_start: int, quotes: Sequence[Mark] = ()
+    ) -> Speaker | None:
+        body = self.body
+        tokens = [(m.start(), m.end()) for m in TOKEN.finditer(body, s_start, cue_start)]
+        i = len(tokens) - 1
+        while i >= 0 and body[tokens[i][0] : tokens[i][1]].lower() in SKIP_BEFORE_CUE:
+            i -= 1
+        if i < 0:
+            return None
+        a, b = tokens[i]
+        if any(m.start <= a < m.end + 1 for m in quotes):
+            return None
+        word = body[a:b]
+        if word == ")" and i > 0:
+            k = body.rfind("(", s_start, a)
+            if k > s_start:
+                return self._left_speaker(s_start, k, quotes)
+        if word.lower() == "who" and i > 0:
+            return self._left_speaker(s_start, a, quotes)
+        if word == "," and i > 0:
+            return self._appositive_subject(s_start, a, quotes)
+        if word.lower() == "and":
+            return self._sentence_subject(s_start, a, quotes)
+        if word.lower() in PRONOUNS:
+            return Speaker(a, b, self._resolve_pronoun(a, word.lower()))
+        mention = self._mention_at(a, b)
+        if mention is not None:
+            return Speaker(mention[0], mention[1], mention[2])
+        # a noun phrase: walk left over words until a stop word or punctuation
+        j = i
+        start = a
+        while j >= 0 and i - j < 6:
+            w = body[tokens[j][0] : tokens[j][1]]
+            if not (w[0].isalnum() or w in ("'", "\u2019")) or w.lower() in NP_STOP:
+                break
+            start = tokens[j][0]
+            if w.lower() in DETERMINERS:
+                break
+            j -= 1
+        head = body[a:b]
+        if not head[0].isalpha() or head.lower() in DETERMINERS or head.lower() in NP_STOP:
+            return None
+        if head.endswith("ly") and head[0].islower():
+            return None
+        entity = self._entity_in(start, b) or self.titles.resolve(start, b)
+        return Speaker(start, b, entity)
+
+    def _appositive_subject(
+        self, s_start: int, comma: int, quotes: Sequence[Mark]
+    ) -> Speaker | None:
+        """``X, a spokesman for Y, said``: a person (else organisation) mention in the two
+        comma-delimited chunks before the cue, the chunks starting the sentence or a clause."""
+        body = self.body
+        if any(m.start <= comma <= m.end + 1 for m in quotes):
+            return None
+        lo = comma + 1
+        for _ in range(2):
+            k = body.rfind(",", s_start, lo - 1)
+            lo = s_start if k < 0 else k + 1
+            if k < 0:
+                break
+        for m in quotes:
+            if m.start < comma and m.end >= lo:
+                lo = max(lo, m.end + 1)
+                while lo < comma and body[lo] in "'\"”»":
+                    lo += 1
+        if lo >= comma:
+            return None
+        found = [
+            (m_start, m_end, e)
+            for m_start, m_end, e in self.mentions
+            if lo <= m_start and m_end <= comma and e.type in (EntityType.PER, EntityType.ORG)
+        ]
+        people = [f for f in found if f[2].type is EntityType.PER]
+        if people:
+            m_start, m_end, entity = people[0]
+            return Speaker(m_start, m_end, entity)
+        first = body.find(",", lo, comma)
+        head_end = first if first > 0 else comma
+        head_start = lo
+        while head_start < head_end and body[head_start].isspace():
+            head_start += 1
+        words = body[head_start:head_end].split()
+        if not words or len(words) > 8 or not (words[0][0].isupper() or words[0] in DETERMINERS):
+            return None
+        orgs = [f for f in found if f[0] < head_end]
+        return Speaker(head_start, head_end, orgs[0][2] if orgs else None)
+
+    def _sentence_subject(
+        self, s_start: int, before: int, quotes: Sequence[Mark]
+    ) -> Speaker | None:
+        """``X did this and says ...``: the subject at the start of the sentence."""
+        body = self.body
+        first = TOKEN.search(body, s_start, before)
+        if first is None or any(m.start <= first.start() <= m.end + 1 for m in quotes):
+            return None
+        word = first.group()
+        if word.lower() in PRONOUNS:
+            resolved = self._resolve_pronoun(first.start(), word.lower())
+            return Speaker(first.start(), first.end(), resolved)
+        window = min(before, first.start() + 25)
+        for m_start, m_end, e in self.mentions:
+            if m_start >= window:
+                break
+            if m_start >= first.start() and e.type in (EntityType.PER, EntityType.ORG):
+                return Speaker(m_start, m_end, e)
+        return None
+
+    def _right_speaker(self, cue_end: int, s_end: int, quotes: Sequence[Mark]) -> Speaker | None:
+        body = self.body
+        stop = s_end
+        for pattern in (",", ".", ";", "“", '"', "«", " who ", " in ", " on "):
+            k = body.find(pattern, cue_end, stop)
+            if k > cue_end:
+                stop = k
+        text = body[cue_end:stop]
+        if not text.strip() or len(text.split()) > 8:
+            return None
+        if any(cue_end <= m.start < stop for m in quotes):
+            return None
+        start = cue_end + len(text) - len(text.lstrip())
+        end = cue_end + len(text.rstrip())
+        first = body[start:end].split()[0]
+        if first.lower() in PRONOUNS:
+            if len(body[start:end].split()) > 1:
+                return None
+            return Speaker(start, start + len(first), self._resolve_pronoun(start, first.lower()))
+        if first[0].islower() and first.lower() not in DETERMINERS:
+            return None
+        entity = self._entity_in(start, end) or self.titles.resolve(start, end)
+        return Speaker(start, end, entity)
+
+    def _mention_at(self, a: int, b: int) -> tuple[int, int, Entity] | None:
+        k = bisect_right(self.mention_starts, a) - 1
+        while k >= 0 and self.mentions[k][1] > a - 200:
+            m_start, m_end, entity = self.mentions[k]
+            if m_start <= a < m_end and entity.type in (EntityType.PER, EntityType.ORG):
+                return m_start, m_end, entity
+            k -= 1
+        return None
+
+    def _entity_in(self, start: int, end: int) -> Entity | None:
+        best: Entity | None = None
+        for m_start, m_end, entity in self.mentions:
+            if m_start >= end:
+                break
+            if m_end <= start:
+                continue
+            if entity.type is EntityType.PER or (
+                entity.type is EntityType.ORG and (best is None or best.type is not EntityType.PER)
+            ):
+                best = entity
+        return best
+
+    def _resolve_pronoun(self, pos: int, pronoun: str) -> Entity | None:
+        kind = PRONOUNS[pronoun]
+        if kind == "ANY":
+            return None
+        wanted = EntityType.PER if kind == "PER" else EntityType.ORG
+        k = bisect_right(self.mention_starts, pos) - 1
+        while k >= 0:
+            _m_start, m_end, entity = self.mentions[k]
+            if m_end <= pos and entity.type is wanted:
+                if wanted is EntityType.ORG and pos - m_end > 400:
+                    return None
+                return entity
+            k -= 1
+        return None
