@@ -233,7 +233,7 @@ def test_undecodable_batches_are_dead_lettered_and_committed_past(
         reader.close()
         worker.stop()
 
-    letters = [o.letter() for o in outputs if not o.is_event]
+    letters = sorted((o.letter() for o in outputs if not o.is_event), key=lambda d: d.offset or 0)
     assert [(letter.reason.value, letter.offset) for letter in letters] == [
         ("undecodable_batch", 1),  # the two-record batch, by its last offset
         ("undecodable_batch", 2),
