@@ -8,18 +8,19 @@ import os
 import subprocess
 import sys
 import threading
-from pathlib import Path
 
 import orjson
 from rich.console import Console
 
+from pipeline import DATA_DIR
 from pipeline.settings import Settings
 from pipeline.sources import read_sources
 from pipeline.summary import summarise
 from pipeline.transport.broker import EmbeddedBroker, free_port, stop_process, wait_for_port
 from pipeline.transport.client import ensure_topics, push, tail
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "articles"
+EXAMPLES = DATA_DIR / "examples" / "articles"
+"""The sample articles, shipped in the package."""
 
 
 def run_demo(paths: list[str] | None, *, once: bool, port: int) -> int:

@@ -14,8 +14,8 @@ The alert agent consumes the enriched topic in the worker's consumer group (each
 matched by one worker), matches each event against the rules (``pipeline.rules.watch``) and
 publishes an alert per match to the alerts topic, keyed by article id. Delivery is the enrich
 agent's (``pipeline.stream.delivery``): the batch's messages are held and released for commit
-only once the broker has acknowledged every alert, so a crash never loses an alert (it may repeat one: consumers
-deduplicate on rule id and article id).
+only once the broker has acknowledged every alert, so a crash never loses an alert (it may
+repeat one: consumers deduplicate on rule id and article id).
 """
 
 from __future__ import annotations

@@ -23,6 +23,7 @@ from pipeline.stages.attribution.stance import (
     PADDING,
     START_MARK,
     THRESHOLD,
+    TOKENIZERS_DIR,
     Encoder,
     StanceModel,
     analyse_stance,
@@ -31,6 +32,7 @@ from pipeline.stages.attribution.stance import (
     model_dir,
     model_inputs,
     polarity,
+    tokenizer_file,
 )
 from tests.stages.attribution.test_quotes import entity
 
@@ -72,7 +74,7 @@ NEGATIVE = FixedModel([0.9, 0.08, 0.02])
 
 @pytest.fixture(scope="module")
 def encoder() -> Encoder:
-    return Encoder.from_file(MODEL_DIR / "tokenizer.json")
+    return Encoder.from_file(tokenizer_file(MODEL_DIR))
 
 
 # -- model input --------------------------------------------------------------------------------
@@ -263,8 +265,8 @@ def test_model_inputs_are_the_sentences_and_mentions_the_model_is_given() -> Non
 
 
 def test_the_stance_model_setting_chooses_the_classifier(tmp_path: Path) -> None:
-    for name in ("model.onnx", "tokenizer.json"):
-        (tmp_path / name).write_bytes((MODEL_DIR / name).read_bytes())
+    (tmp_path / "model.onnx").write_bytes((MODEL_DIR / "model.onnx").read_bytes())
+    (tmp_path / "tokenizer.json").write_bytes(tokenizer_file(MODEL_DIR).read_bytes())
     chosen = Enricher(Settings(stance_model=str(tmp_path)))
     assert chosen.stance is load_model(tmp_path)
     assert chosen.stance is not load_model(MODEL_DIR)
@@ -273,6 +275,25 @@ def test_the_stance_model_setting_chooses_the_classifier(tmp_path: Path) -> None
     assert Enricher(Settings(stance_model="lite")).stance is load_model(LITE_MODEL_DIR)
     with pytest.raises(Exception, match=r"model\.onnx"):
         Enricher(Settings(stance_model=str(tmp_path / "missing")))
+
+
+@pytest.mark.parametrize("name", sorted(BUNDLED))
+def test_every_shipped_stance_model_loads_with_the_shared_tokenizer(name: str) -> None:
+    directory = model_dir(name)
+    assert not (directory / "tokenizer.json").exists()  # stored once, in data/tokenizers/
+    assert tokenizer_file(directory) == TOKENIZERS_DIR / "minilm.json"
+    body = "Anna Keller praised the brave firefighters of Dunmore."
+    start = body.index("firefighters")
+    target = [(start, start + len("firefighters"))]
+    (probabilities,) = load_model(directory).probabilities([body], [target])
+    assert probabilities.shape == (1, 3)
+    assert probabilities.sum() == pytest.approx(1.0, abs=1e-4)
+    assert probabilities[0].argmax() == 2  # positive
+
+
+def test_a_model_directory_of_ones_own_uses_its_own_tokenizer(tmp_path: Path) -> None:
+    (tmp_path / "tokenizer.json").write_text("{}", encoding="utf-8")
+    assert tokenizer_file(tmp_path) == tmp_path / "tokenizer.json"
 
 
 def test_a_stance_model_directory_without_its_files_is_refused_by_name(tmp_path: Path) -> None:
