@@ -19,7 +19,7 @@ import spacy
 from pipeline import DATA_DIR
 from pipeline.models import EntityType
 from pipeline.resources.kb import KnowledgeBase, default_kb
-from pipeline.stages.entities.linking import RawMention, name_key
+from pipeline.stages.entities.linking import RawMention
 
 __all__ = [
     "BUNDLED_MODEL",
@@ -28,7 +28,6 @@ __all__ = [
     "ONTONOTES_TO_CONLL",
     "RawMention",
     "load_recogniser",
-    "name_key",
     "recognise",
 ]
 
