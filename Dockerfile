@@ -26,8 +26,9 @@ RUN pip install --upgrade pip \
 
 RUN groupadd --system --gid 10001 mediamon \
     && useradd --system --uid 10001 --gid mediamon --create-home --home-dir /home/mediamon mediamon
-# Sample articles for `push`.
-COPY examples /opt/mediamon/examples
+# The package's sample articles (pipeline/data/examples) at a short path, for `push`.
+RUN mkdir -p /opt/mediamon \
+    && ln -s "$(python -c 'import pipeline; print(pipeline.DATA_DIR / "examples")')" /opt/mediamon/examples
 
 USER mediamon
 WORKDIR /home/mediamon

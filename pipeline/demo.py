@@ -8,26 +8,26 @@ import os
 import subprocess
 import sys
 import threading
-from pathlib import Path
 
 import orjson
 from rich.console import Console
 
+from pipeline import DATA_DIR
 from pipeline.settings import Settings
 from pipeline.sources import read_sources
 from pipeline.summary import summarise
 from pipeline.transport.broker import EmbeddedBroker, free_port, stop_process, wait_for_port
 from pipeline.transport.client import ensure_topics, push, tail
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "articles"
-_ONCE_IDLE_TIMEOUT_S = 180.0
+EXAMPLES = DATA_DIR / "examples" / "articles"
+"""The sample articles, shipped in the package."""
 
 
 def run_demo(paths: list[str] | None, *, once: bool, port: int) -> int:
     """Run the demo; with ``once``, return 0 when every article is enriched, 1 otherwise."""
     console = Console()
     base = Settings()
-    if "MEDIAMON_STANCE_BACKLOG_MODEL" not in os.environ:
+    if "stance_backlog_model" not in base.model_fields_set:
         # the samples wait in the topic while the worker starts: not a backlog worth scoring
         # with the lite model, so the demo shows the main model's stances unless asked
         base = base.model_copy(update={"stance_backlog_model": ""})
@@ -63,7 +63,7 @@ def run_demo(paths: list[str] | None, *, once: bool, port: int) -> int:
                 settings,
                 [settings.topic_enriched, settings.topic_deadletter],
                 from_beginning=True,
-                idle_timeout=_ONCE_IDLE_TIMEOUT_S if once else None,
+                idle_timeout=settings.demo_idle_timeout_s if once else None,
             ),
             start=1,
         ):

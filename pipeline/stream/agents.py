@@ -1,20 +1,8 @@
-"""The enrich agent: takes batches from the ingest topic, runs the enricher, publishes each
-outcome to the enriched or dead-letter topic, and lets Faust commit the batch's offsets only
-after the broker has acknowledged every output (at-least-once).
-
-Faust's ``take_events`` acks a batch's events when the agent asks for the next batch, and
-also in a ``finally:`` when its generator is closed, which happens when the agent is
-cancelled or raises in the middle of a batch. An ack there would let Faust commit offsets
-whose outputs were never sent. So the agent holds a reference on each message of the batch
-in hand (``Message.incref``) and releases it (the ack that makes the offset committable)
-only once every output is acknowledged: the generator's ack alone never reaches zero.
-
-The agent must also never crash and go on: Faust's supervisor would restart it on later
-messages, and Faust commits past a gap at the head of the acked offsets (its check skips a
-committed offset of 0 or None and one-offset gaps). So a batch that fails is retried until
-it goes through; only when the worker is stopping does a batch give up after a grace period,
-and then the agent takes no further batch, leaving it and everything after uncommitted.
-"""
+"""The enrich agent: takes batches from the ingest topic, sorts each (:class:`Batch`), runs
+the enricher on its articles and publishes each outcome to the enriched, duplicates or
+dead-letter topic, retrying a failing batch until it goes through; its offsets are committed
+only once the broker has acknowledged every output (:mod:`pipeline.stream.delivery`). Also the
+housekeeping timer (duplicate-detector expiry, table size and consumer lag)."""
 
 from __future__ import annotations
 
@@ -26,50 +14,28 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import partial
-from typing import Any, Protocol, TypeVar
+from typing import Any
 
 import faust
 
+from pipeline.backoff import Backoff
 from pipeline.enrich import Enricher
 from pipeline.metrics import Metrics
 from pipeline.models import DeadLetter, Outcome, RawRecord, Reason, encode
 from pipeline.settings import Settings
 from pipeline.stream.app import Topics
 from pipeline.stream.batches import undecodable
+from pipeline.stream.delivery import (
+    BatchAbandoned,
+    Stopping,
+    commit_acked,
+    deliver,
+    hold,
+    leave_uncommitted,
+    release,
+)
 
 log = logging.getLogger(__name__)
-
-_MAX_BACKOFF_S = 30.0
-SHUTDOWN_GRACE_S = 10.0
-"""While the worker stops, how long a batch may wait for the broker before it is given up
-(left uncommitted, so it is processed again after the restart)."""
-_WAIT_SLICE_S = 1.0
-_WAIT_LOG_S = 10.0
-
-
-class BatchAbandoned(Exception):
-    """The worker is stopping and a batch could not be completed within the grace period."""
-
-
-class Stopping:
-    """Whether the app is stopping, and whether its grace period for a batch is over."""
-
-    def __init__(self, app: faust.App, grace_s: float) -> None:
-        self._app = app
-        self._grace_s = grace_s
-        self._since: float | None = None
-
-    @property
-    def active(self) -> bool:
-        return bool(self._app.should_stop)
-
-    def expired(self) -> bool:
-        if not self.active:
-            return False
-        now = time.monotonic()
-        if self._since is None:
-            self._since = now
-        return now - self._since >= self._grace_s
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +97,7 @@ def register_agents(
 ) -> None:
     """Attach the enrich agent and the housekeeping timer to ``app``."""
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="enrich")
-    stopping = Stopping(app, SHUTDOWN_GRACE_S)
+    stopping = Stopping(app, settings.shutdown_grace_s)
 
     @app.agent(topics.raw, name="enrich")
     async def enrich(stream: Any) -> AsyncIterator[None]:
@@ -211,44 +177,6 @@ def partition_lags(
     return lags
 
 
-async def commit_acked(consumer: Any, attempts: int = 5, timeout_s: float = 10.0) -> None:
-    """Commit every offset acknowledged so far. Faust's ``commit()`` returns without committing
-    when another commit is in progress, and its periodic commit often is when the worker stops
-    (a commit first flushes the producer, table changelog included, which takes seconds under
-    load): its own last commits at shutdown can then miss the last batches, and a graceful
-    restart would process them again."""
-    for _ in range(attempts):
-        try:
-            await asyncio.wait_for(consumer.maybe_wait_for_commit_to_finish(), timeout_s)
-            acked = getattr(consumer, "_acked", None)  # Faust's offsets acked, not committed
-            if acked is not None and not any(acked.values()):
-                return
-            if await asyncio.wait_for(consumer.commit(), timeout_s):
-                log.info("committed the last acknowledged offsets before stopping")
-        except Exception as exc:  # the broker may be away: the offsets stay uncommitted
-            log.warning("could not commit the last acknowledged offsets: %r", exc)
-            return
-
-
-def hold(events: Sequence[Any]) -> None:
-    """Keep the batch's offsets uncommittable whatever ``take_events`` does with its events."""
-    for event in events:
-        event.message.incref()
-
-
-def release(events: Sequence[Any]) -> None:
-    """Every output of the batch is acknowledged: its offsets may be committed."""
-    for event in events:
-        event.ack()
-
-
-def leave_uncommitted(events: Sequence[Any]) -> None:
-    """Give the batch up: mark its messages done, so that Faust's shutdown stops waiting for
-    them, without acknowledging them to the consumer (their offsets are never committed)."""
-    for event in events:
-        event.message.acked = True
-
-
 def span(records: Sequence[RawRecord]) -> str:
     """Where a batch came from, for log lines: ``topic[partition]@first-last`` per partition."""
     offsets: dict[tuple[str | None, int | None], list[int]] = {}
@@ -272,7 +200,7 @@ async def _process(
     is logged and the batch is tried again (an exception escaping the agent would let Faust
     skip the batch); raises only ``BatchAbandoned`` (stopping) and ``CancelledError``."""
     records = batch.articles + [record for record, _ in batch.undecodable]
-    backoff = 0.5
+    backoff = Backoff.of(enricher.settings, 0.5)
     while True:
         started = time.perf_counter()
         try:
@@ -289,20 +217,22 @@ async def _process(
                 )
                 for record, error in batch.undecodable
             ]
-            await _publish(topics, records, outcomes, metrics, stopping)
+            await _publish(
+                topics, records, outcomes, metrics, stopping, enricher.settings.retry_backoff_max_s
+            )
         except (BatchAbandoned, asyncio.CancelledError):
             raise
         except Exception:
+            delay = backoff.next()
             log.exception(
                 "the batch of %d at %s failed; trying it again in %.1fs",
                 len(records),
                 span(records),
-                backoff,
+                delay,
             )
             if stopping.expired():
                 raise BatchAbandoned("the batch kept failing") from None
-            await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, _MAX_BACKOFF_S)
+            await asyncio.sleep(delay)
             continue
         metrics.batch_seconds.observe(time.perf_counter() - started)
         return
@@ -411,9 +341,10 @@ async def _publish(
     outcomes: Sequence[Outcome],
     metrics: Metrics,
     stopping: Stopping,
+    backoff_max_s: float,
 ) -> None:
-    """Deliver every outcome (see ``deliver``). An output refused for its size is replaced by a
-    dead-letter record of its input."""
+    """Deliver every outcome (see ``deliver``, retrying with backoff up to ``backoff_max_s``).
+    An output refused for its size is replaced by a dead-letter record of its input."""
     by_position = len(records) == len(outcomes)
     pending = [
         _address(topics, outcome, records[i] if by_position else None)
@@ -433,82 +364,13 @@ async def _publish(
             )
         return smaller
 
-    await deliver(pending, stopping, lambda o, at: _count(o, metrics, at), instead)
-
-
-class Sendable(Protocol):
-    """An output ready to send: its topic, key and value."""
-
-    @property
-    def topic(self) -> Any: ...
-    @property
-    def key(self) -> bytes | None: ...
-    @property
-    def value(self) -> bytes: ...
-
-
-_S = TypeVar("_S", bound=Sendable)
-
-
-async def deliver(
-    outputs: Sequence[_S],
-    stopping: Stopping,
-    acknowledged: Callable[[_S, datetime], None],
-    instead: Callable[[_S, BaseException], _S | None] = lambda output, error: None,
-) -> None:
-    """Send every output and wait until the broker acknowledged each (``acknowledged`` is
-    called for each, with the time); retry what failed with backoff for as long as it takes (the
-    batch's offsets stay uncommitted meanwhile), or send what ``instead`` gives for it. While
-    the worker stops, gives up after the grace period (``BatchAbandoned``)."""
-    pending = list(outputs)
-    backoff = 0.5
-    while pending:
-        results = await _sent(pending, stopping)
-        at = datetime.now(UTC)
-        failed: list[_S] = []
-        for output, result in zip(pending, results, strict=True):
-            if not isinstance(result, BaseException):
-                acknowledged(output, at)
-            else:
-                failed.append(instead(output, result) or output)
-        if failed:
-            error = next((r for r in results if isinstance(r, BaseException)), None)
-            log.warning(
-                "the broker did not acknowledge %d of %d outputs (%r); retrying in %.1fs",
-                len(failed),
-                len(pending),
-                error,
-                backoff,
-            )
-            if stopping.expired():
-                raise BatchAbandoned(f"{len(failed)} outputs unacknowledged")
-            await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, _MAX_BACKOFF_S)
-        pending = failed
-
-
-async def _sent(pending: Sequence[Sendable], stopping: Stopping) -> list[Any]:
-    """Send ``pending`` and wait for the broker's answer to each (a result or an exception),
-    logging while the broker keeps silent; gives up if the worker stops meanwhile."""
-    gathered = asyncio.gather(
-        *(_send(o.topic, o.key, o.value) for o in pending), return_exceptions=True
+    await deliver(
+        pending,
+        stopping,
+        lambda o, at: _count(o, metrics, at),
+        instead,
+        backoff_max_s=backoff_max_s,
     )
-    waited = 0.0
-    next_log = _WAIT_LOG_S
-    while True:
-        done, _ = await asyncio.wait({gathered}, timeout=_WAIT_SLICE_S)
-        if done:
-            return list(gathered.result())
-        waited += _WAIT_SLICE_S
-        if waited >= next_log:
-            log.warning(
-                "still waiting for the broker to acknowledge %d outputs after %.0fs",
-                len(pending),
-                waited,
-            )
-            next_log += _WAIT_LOG_S
-        if stopping.expired():  # stop waiting; the sends are not cancelled (Faust logs those)
-            raise BatchAbandoned(f"{len(pending)} outputs unacknowledged after {waited:.0f}s")
 
 
 def _count(output: _Output, metrics: Metrics, acknowledged: datetime) -> None:
@@ -522,8 +384,3 @@ def _count(output: _Output, metrics: Metrics, acknowledged: datetime) -> None:
     if outcome.published_at is not None:
         since_publication = (acknowledged - outcome.published_at).total_seconds()
         metrics.latency.labels(since="publication").observe(max(since_publication, 0.0))
-
-
-async def _send(topic: Any, key: bytes | None, value: bytes) -> None:
-    future = await topic.send(key=key, value=value)
-    await future

@@ -36,8 +36,11 @@ class Topics:
 
 def stream_buffer_size(settings: Settings) -> int:
     """How many ingest messages may wait for the agent (Faust pauses fetching from a partition
-    at 80 % of it). Faust's default, 4096, could hold 16 GiB of 4 MiB messages; a few batches
-    keep the agent busy and bound memory to a few batches' bytes plus the fetcher's prefetch."""
+    at 80 % of it): ``MEDIAMON_STREAM_BUFFER_SIZE``, else four batches and at least 16. Faust's
+    default, 4096, could hold 16 GiB of 4 MiB messages; a few batches keep the agent busy and
+    bound memory to a few batches' bytes plus the fetcher's prefetch."""
+    if settings.stream_buffer_size is not None:
+        return settings.stream_buffer_size
     return max(4 * settings.batch_size, 16)
 
 

@@ -62,14 +62,8 @@ from pipeline.rules.trends import (
     top,
 )
 from pipeline.settings import Settings
-from pipeline.stream.agents import (
-    SHUTDOWN_GRACE_S,
-    BatchAbandoned,
-    Stopping,
-    deliver,
-    leave_uncommitted,
-)
 from pipeline.stream.app import raw_topic
+from pipeline.stream.delivery import BatchAbandoned, Stopping, deliver, leave_uncommitted
 
 log = logging.getLogger(__name__)
 
@@ -151,7 +145,7 @@ class Trends:
         self.changed: set[tuple[str, int]] = set()
         """(term key, window start) counted since the last publication."""
         self.gauges = TopGauges(metrics, settings.trends_top_n)
-        self.stopping = Stopping(app, SHUTDOWN_GRACE_S)
+        self.stopping = Stopping(app, settings.shutdown_grace_s)
         for outcome in ARTICLE_OUTCOMES:
             metrics.trend_articles.labels(outcome=outcome)
         metrics.table_entries.labels(table="trends").set(0)
@@ -178,7 +172,12 @@ class Trends:
             _Message(_ToPartition(self.terms, partition), None, orjson.dumps(found))
             for partition, found in increments(seen, self.windows, self.settings.partitions).items()
         ]
-        await deliver(messages, self.stopping, lambda message, at: None)
+        await deliver(
+            messages,
+            self.stopping,
+            lambda message, at: None,
+            backoff_max_s=self.settings.retry_backoff_max_s,
+        )
 
     def count(self, event: Any) -> None:
         """Add one forwarded message's counts to the table (inside stream iteration: each row

@@ -13,9 +13,9 @@ alerts), which the reader tells.
 The alert agent consumes the enriched topic in the worker's consumer group (each event is
 matched by one worker), matches each event against the rules (``pipeline.rules.watch``) and
 publishes an alert per match to the alerts topic, keyed by article id. Delivery is the enrich
-agent's: the batch's messages are held and released for commit only once the broker has
-acknowledged every alert, so a crash never loses an alert (it may repeat one: consumers
-deduplicate on rule id and article id).
+agent's (``pipeline.stream.delivery``): the batch's messages are held and released for commit
+only once the broker has acknowledged every alert, so a crash never loses an alert (it may
+repeat one: consumers deduplicate on rule id and article id).
 """
 
 from __future__ import annotations
@@ -32,29 +32,24 @@ from typing import Any
 import faust
 from pydantic import ValidationError
 
+from pipeline.backoff import Backoff
 from pipeline.metrics import Metrics
 from pipeline.models import Alert, EnrichedEvent, WatchRule, encode
 from pipeline.rules.watch import WatchRules, alerts, describe
 from pipeline.settings import Settings
-from pipeline.stream.agents import (
-    SHUTDOWN_GRACE_S,
+from pipeline.stream.agents import span, to_record
+from pipeline.stream.app import Topics
+from pipeline.stream.delivery import (
     BatchAbandoned,
     Stopping,
     deliver,
     hold,
     leave_uncommitted,
     release,
-    span,
-    to_record,
 )
-from pipeline.stream.app import Topics
 from pipeline.transport.watch import WatchTopic, file_rules
 
 log = logging.getLogger(__name__)
-
-_MAX_BACKOFF_S = 30.0
-_REFRESH_S = 10.0
-"""How often the reader looks for watch-topic partitions it has not assigned yet."""
 
 
 class RuleFollower:
@@ -87,7 +82,7 @@ class RuleFollower:
 
     def _run(self) -> None:
         topic: WatchTopic | None = None
-        backoff = 1.0
+        backoff = Backoff.of(self._settings, 1.0)
         refreshed = time.monotonic()
         while not self._stopping.is_set():
             try:
@@ -98,19 +93,19 @@ class RuleFollower:
                     self.ready.set()
                     log.info("watch rules read: %d active", len(self._rules.active))
                 topic.poll()
-                if time.monotonic() - refreshed > _REFRESH_S:
+                if time.monotonic() - refreshed > self._settings.watch_refresh_s:
                     topic.assign_new()
                     refreshed = time.monotonic()
-                backoff = 1.0
+                backoff.reset()
             except Exception as exc:  # the broker may be away: the rules stay as they are
+                delay = backoff.next()
                 log.warning(
                     "reading %s failed (%r); retrying in %.0fs",
                     self._settings.topic_watch,
                     exc,
-                    backoff,
+                    delay,
                 )
-                self._stopping.wait(backoff)
-                backoff = min(backoff * 2, _MAX_BACKOFF_S)
+                self._stopping.wait(delay)
         if topic is not None:
             topic.close()
 
@@ -154,7 +149,7 @@ def register_watch(app: faust.App, topics: Topics, metrics: Metrics, settings: S
     """Attach the alert agent and the watch-topic reader to ``app``."""
     rules = WatchRules(file_rules(settings), on_change=metrics.watch_rules.set)
     follower = RuleFollower(settings, rules)
-    stopping = Stopping(app, SHUTDOWN_GRACE_S)
+    stopping = Stopping(app, settings.shutdown_grace_s)
     published = metrics.published.labels(topic=settings.topic_alerts)
 
     def acknowledged(output: _AlertOutput, at: datetime) -> None:
@@ -179,7 +174,12 @@ def register_watch(app: faust.App, topics: Topics, metrics: Metrics, settings: S
             try:
                 await follower.wait_ready(stopping)
                 outputs = _outputs(topics.alerts, events, rules.active)
-                await deliver(outputs, stopping, acknowledged)
+                await deliver(
+                    outputs,
+                    stopping,
+                    acknowledged,
+                    backoff_max_s=settings.retry_backoff_max_s,
+                )
             except BatchAbandoned as exc:
                 leave_uncommitted(events)
                 log.warning("stopping: %d enriched events left unmatched (%s)", len(events), exc)

@@ -8,11 +8,13 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 import faust
 from kafka import KafkaAdminClient
 from kafka.errors import KafkaError
 
+from pipeline.backoff import Backoff
 from pipeline.enrich import Enricher
 from pipeline.metrics import Metrics
 from pipeline.settings import Settings
@@ -25,19 +27,20 @@ from pipeline.transport.codecs import require_codecs
 
 log = logging.getLogger(__name__)
 
-_MAX_BACKOFF_S = 30.0
-SHUTDOWN_TIMEOUT_S = 20.0
-"""How long a stopping worker may take before it exits anyway (exit code 1). A stop normally
-takes seconds; it hangs when the broker is unreachable, as Faust flushes and commits before it
-lets go. Exiting then is safe: only offsets whose outputs the broker acknowledged are ever
-committed, so what was in hand is processed again after the restart."""
-
 
 class Worker(faust.Worker):
-    """A Faust worker whose shutdown is bounded by ``SHUTDOWN_TIMEOUT_S``."""
+    """A Faust worker whose shutdown is bounded by ``shutdown_timeout_s``
+    (``MEDIAMON_SHUTDOWN_TIMEOUT_S``): a stop that hangs (the broker unreachable, as Faust
+    flushes and commits before it lets go) exits anyway. That is safe: only offsets whose
+    outputs the broker acknowledged are ever committed, so what was in hand is processed again
+    after the restart."""
+
+    def __init__(self, app: faust.App, *, shutdown_timeout_s: float, **kwargs: Any) -> None:
+        super().__init__(app, **kwargs)
+        self.shutdown_timeout_s = shutdown_timeout_s
 
     async def on_stop(self) -> None:
-        _exit_after(SHUTDOWN_TIMEOUT_S)
+        _exit_after(self.shutdown_timeout_s)
         await super().on_stop()
 
 
@@ -66,7 +69,7 @@ def wait_for_broker(
     backoff and a log line per attempt until it answers; ``attempts`` bounds the tries (then the
     last error is raised), None tries forever. Authentication and authorisation failures are
     raised at once: retrying does not mend a configuration."""
-    backoff = 1.0
+    backoff = Backoff.of(settings, 1.0)
     attempt = 0
     kafka_log = logging.getLogger("kafka")
     kafka_level = kafka_log.level
@@ -84,11 +87,11 @@ def wait_for_broker(
         except (BrokerUnavailable, KafkaError, OSError) as exc:
             if _refused(exc) or (attempts is not None and attempt >= attempts):
                 raise
+            delay = backoff.next()
             log.warning(
-                "broker not available (%s); attempt %d, retrying in %.0fs", exc, attempt, backoff
+                "broker not available (%s); attempt %d, retrying in %.0fs", exc, attempt, delay
             )
-            sleep(backoff)
-            backoff = min(backoff * 2, _MAX_BACKOFF_S)
+            sleep(delay)
             continue
         finally:
             kafka_log.setLevel(kafka_level)
@@ -129,7 +132,12 @@ def build_worker(settings: Settings) -> faust.Worker:
     register_agents(app, topics, enricher, metrics, settings)
     register_trends(app, topics.enriched, metrics, settings)
     register_watch(app, topics, metrics, settings)
-    return Worker(app, loglevel=settings.log_level, quiet=True)
+    return Worker(
+        app,
+        shutdown_timeout_s=settings.shutdown_timeout_s,
+        loglevel=settings.log_level,
+        quiet=True,
+    )
 
 
 def run_worker(settings: Settings) -> None:

@@ -105,7 +105,7 @@ def push(
         futures = [producer.send(topic or settings.topic_raw, v, k) for v, k in keyed]
         producer.flush()
         for future in futures:
-            future.get(timeout=30)
+            future.get(timeout=settings.push_timeout_s)
     except KafkaError as exc:
         raise BrokerUnavailable(f"the broker did not accept the records: {exc}") from exc
     finally:

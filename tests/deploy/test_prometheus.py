@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 
+from pipeline import DATA_DIR
 from pipeline.settings import Settings
 from pipeline.transport.broker import EmbeddedBroker, free_port, stop_process, wait_for_port
 from pipeline.transport.client import push
@@ -40,7 +41,7 @@ from tests.deploy.helpers import (
 pytestmark = pytest.mark.integration
 
 ARTICLES = sorted((FIXTURES / "articles").iterdir())
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "articles"
+EXAMPLES = DATA_DIR / "examples" / "articles"
 # A story and a syndicated copy of it (another URL, one sentence reworded): a near duplicate.
 STORY_AND_COPY = [
     EXAMPLES / "02-riksbank-holds-rate.json",

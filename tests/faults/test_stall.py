@@ -14,7 +14,6 @@ from collections.abc import Callable
 import pytest
 
 from pipeline.settings import Settings
-from pipeline.stream.worker import SHUTDOWN_TIMEOUT_S
 from pipeline.transport.broker import EmbeddedBroker
 from pipeline.transport.client import ensure_topics
 from tests.conftest import WorkerProcess
@@ -77,7 +76,7 @@ def test_a_frozen_broker_stalls_the_worker_which_recovers_and_loses_nothing(
             time.sleep(2)
             worker.process.send_signal(signal.SIGTERM)
             began = time.monotonic()
-            code = worker.process.wait(timeout=SHUTDOWN_TIMEOUT_S + 15)
+            code = worker.process.wait(timeout=s.shutdown_timeout_s + 15)
             report["sigterm_while_frozen"] = {
                 "exit": code,
                 "stop_s": round(time.monotonic() - began, 1),

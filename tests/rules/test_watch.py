@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
 from pydantic import ValidationError
 
+from pipeline import DATA_DIR
 from pipeline.models import (
     EnrichedEvent,
     Entity,
@@ -28,7 +28,7 @@ from pipeline.models import (
 from pipeline.rules.watch import WatchRules, alerts, match, parse_rules
 
 NOW = datetime(2026, 5, 4, 12, 0, tzinfo=UTC)
-EXAMPLE_RULES = Path(__file__).resolve().parents[2] / "examples" / "watch.yaml"
+EXAMPLE_RULES = DATA_DIR / "examples" / "watch.yaml"
 
 # An invented story; the offsets below are computed from it.
 BODY = (

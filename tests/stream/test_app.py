@@ -1,5 +1,6 @@
-"""The worker's consumer after Faust seeks back to the committed offsets: stream partitions
-the group never committed go back to their beginning, nothing else moves."""
+"""The worker's Faust app: its stream buffer follows the settings; its consumer after Faust
+seeks back to the committed offsets: stream partitions the group never committed go back to
+their beginning, nothing else moves."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from types import SimpleNamespace
 from aiokafka.structs import TopicPartition
 from faust.types import TP
 
-from pipeline.stream.app import rewind_uncommitted
+from pipeline.settings import Settings
+from pipeline.stream.app import rewind_uncommitted, stream_buffer_size
 
 
 class Thread:
@@ -54,3 +56,9 @@ def test_nothing_is_sought_when_every_stream_partition_was_committed() -> None:
     )
     asyncio.run(rewind_uncommitted(consumer))
     assert thread.rewound == []
+
+
+def test_the_stream_buffer_holds_four_batches_or_what_the_settings_say() -> None:
+    assert stream_buffer_size(Settings(batch_size=32)) == 128
+    assert stream_buffer_size(Settings(batch_size=1)) == 16
+    assert stream_buffer_size(Settings(batch_size=32, stream_buffer_size=8)) == 8

@@ -12,13 +12,14 @@ from pathlib import Path
 
 import pytest
 
+from pipeline import DATA_DIR
 from pipeline.settings import Settings
 from pipeline.transport.client import ensure_topics, push, tail
 from tests.conftest import WorkerProcess, read_outputs
 
 pytestmark = pytest.mark.integration
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "articles"
+EXAMPLES = DATA_DIR / "examples" / "articles"
 ORIGINAL = (EXAMPLES / "02-riksbank-holds-rate.json").read_bytes()
 SYNDICATED = (EXAMPLES / "07-riksbank-holds-rate-syndicated.json").read_bytes()
 WORDS = (

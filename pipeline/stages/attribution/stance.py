@@ -31,6 +31,7 @@ model: their mentions are neutral (0.0).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -67,11 +68,14 @@ __all__ = [
     "model_inputs",
     "polarity",
     "sentiment",
+    "tokenizer_file",
 ]
 
 
 MODEL_DIR = DATA_DIR / "stance"
-"""The shipped model: ``model.onnx`` (int8) and ``tokenizer.json``."""
+"""The shipped model: ``model.onnx`` (int8) and ``meta.json`` (naming its tokenizer)."""
+TOKENIZERS_DIR = DATA_DIR / "tokenizers"
+"""The tokenizers the shipped models share, ``<name>.json`` (MiniLM's WordPiece: ``minilm``)."""
 FAST_MODEL_DIR = MODEL_DIR.parent / "stance-fast"
 """The shipped fast model: three layers trained on NewsMTSC and on what the six-layer model
 says of unlabelled political news (``scripts/stance_teacher.py``); half the cost."""
@@ -111,7 +115,7 @@ class StanceModel:
         self.session = ort.InferenceSession(
             str(model_dir / "model.onnx"), options, providers=["CPUExecutionProvider"]
         )
-        self.encoder = Encoder.from_file(model_dir / "tokenizer.json")
+        self.encoder = Encoder.from_file(tokenizer_file(model_dir))
 
     def probabilities(
         self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]
@@ -136,6 +140,17 @@ def _softmax(x: np.ndarray) -> np.ndarray:
     e = np.exp(x - x.max(axis=-1, keepdims=True))
     result: np.ndarray = e / e.sum(axis=-1, keepdims=True)
     return result
+
+
+def tokenizer_file(model_dir: Path) -> Path:
+    """The model's own ``tokenizer.json`` when it has one (a model directory of the user's),
+    else the shared tokenizer its ``meta.json`` names (``"tokenizer"``; MiniLM's by default)."""
+    own = model_dir / "tokenizer.json"
+    if own.is_file():
+        return own
+    meta = model_dir / "meta.json"
+    name = json.loads(meta.read_text(encoding="utf-8")).get("tokenizer") if meta.is_file() else None
+    return TOKENIZERS_DIR / f"{name or 'minilm'}.json"
 
 
 @lru_cache(maxsize=4)

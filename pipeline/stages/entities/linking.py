@@ -23,13 +23,13 @@ names it; the scores of an article sum to 1.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from pipeline.models import Entity, EntityType, Mention
-from pipeline.resources.kb import KBEntry, KnowledgeBase, default_kb, fold
+from pipeline.resources.kb import KBEntry, KnowledgeBase, default_kb
+from pipeline.text.folding import fold
 
 LEAD_MIN_CHARS = 400
 """The lead is the first 20% of the body, but at least this many characters."""
@@ -40,7 +40,6 @@ TITLE_SHARE = 0.5
 
 _LEADING_ARTICLE = re.compile(r"^(the|a|an)\s+", re.IGNORECASE)
 _POSSESSIVE = re.compile(r"['\u2019]s?$")
-_NON_WORD = re.compile(r"[^\w]+")
 _WORD = re.compile(r"[\w][\w.'\u2019&-]*")
 _PREVIOUS_WORD = re.compile(r"([\w.'\u2019-]+)\W*$")
 
@@ -60,14 +59,6 @@ class RawMention:
     end: int
     text: str
     type: EntityType
-
-
-def name_key(text: str) -> str:
-    """The grouping key of a mention: case-folded, accents and 'the'/possessive removed."""
-    folded = unicodedata.normalize("NFKD", text)
-    folded = "".join(c for c in folded if not unicodedata.combining(c))
-    folded = _POSSESSIVE.sub("", _LEADING_ARTICLE.sub("", folded.strip()))
-    return _NON_WORD.sub("-", folded.casefold()).strip("-")
 
 
 @dataclass(slots=True)
@@ -129,7 +120,7 @@ def link_entities(
         if index in assigned or mention.type != EntityType.PER:
             continue
         if len(_name_words(mention.text)) > 1:
-            key = f"local:per:{name_key(mention.text)}"
+            key = f"local:per:{fold(mention.text, 'slug')}"
             join(index, key, EntityType.PER, None)
             persons[key] = groups[key]
     # 3. short forms of people: the article's full names first (whatever type the recogniser
@@ -153,7 +144,7 @@ def link_entities(
         if index in assigned or mention.type != EntityType.ORG:
             continue
         if len(_name_words(mention.text)) > 1:
-            key = f"local:org:{name_key(mention.text)}"
+            key = f"local:org:{fold(mention.text, 'slug')}"
             join(index, key, EntityType.ORG, None)
             orgs.append(groups[key])
     for index, (mention, _) in enumerate(cleaned):
@@ -166,7 +157,7 @@ def link_entities(
     rest: dict[str, list[int]] = {}
     for index, (mention, _) in enumerate(cleaned):
         if index not in assigned:
-            key = name_key(mention.text)
+            key = fold(mention.text, "slug")
             if key:
                 rest.setdefault(key, []).append(index)
     for key, indices in rest.items():

@@ -14,7 +14,8 @@ import re
 from collections.abc import Sequence
 
 from pipeline.models import Entity
-from pipeline.resources.kb import PLACE_KINDS, KBEntry, KnowledgeBase, default_kb, fold
+from pipeline.resources.kb import PLACE_KINDS, KBEntry, KnowledgeBase, default_kb
+from pipeline.text.folding import fold
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ from pipeline import DATA_DIR
 from pipeline.models import EntityType
 from pipeline.resources.kb import KnowledgeBase, default_kb
 from pipeline.stages.base import ArticleRecord, BatchContext, OnError, Stage
-from pipeline.stages.entities.linking import RawMention, link_entities, name_key
+from pipeline.stages.entities.linking import RawMention, link_entities
 
 __all__ = [
     "BUNDLED_MODEL",
@@ -30,7 +30,6 @@ __all__ = [
     "EntitiesStage",
     "RawMention",
     "load_recogniser",
-    "name_key",
     "recognise",
 ]
 

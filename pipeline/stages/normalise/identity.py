@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import re
-import unicodedata
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
 from tld import Result, get_tld
 
 from pipeline.models import Article
+from pipeline.text.folding import fold
 
 ID_PREFIX = "a-"
 ID_HEX_CHARS = 24
@@ -116,11 +116,6 @@ def registered_domain(url: str) -> str | None:
     return ".".join(labels[-2:])
 
 
-def _fold(text: str) -> str:
-    """``text`` in NFC, case-folded, with every run of whitespace made one space."""
-    return " ".join(unicodedata.normalize("NFC", text).casefold().split())
-
-
 def _digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
@@ -136,10 +131,10 @@ def article_id(article: Article) -> str:
     if url is not None:
         key = "url:" + re.sub(r"^https?://(?:www\.)?", "", url)
     else:
-        key = "text:" + _fold(article.title or "") + "\n" + _fold(article.body)
+        key = "text:" + fold(article.title or "", "text") + "\n" + fold(article.body, "text")
     return ID_PREFIX + _digest(key)[:ID_HEX_CHARS]
 
 
 def content_hash(body: str) -> str:
     """SHA-256 (hex) of ``body`` in NFC, case-folded, with whitespace runs made single spaces."""
-    return _digest(_fold(body))
+    return _digest(fold(body, "text"))

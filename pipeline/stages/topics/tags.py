@@ -38,9 +38,10 @@ import yaml
 
 from pipeline import DATA_DIR
 from pipeline.models import Entity, Span, Tag, TagRule, Taxonomy, Topic, TopicEvidence
-from pipeline.resources.kb import KnowledgeBase, default_kb, fold
+from pipeline.resources.kb import KnowledgeBase, default_kb
 from pipeline.stages.entities.places import KIND_WEIGHT, country_scores
 from pipeline.stages.topics.iptc import load_topics_file
+from pipeline.text.folding import fold
 from pipeline.text.sentences import Sentences
 
 log = logging.getLogger(__name__)

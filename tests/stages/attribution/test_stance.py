@@ -19,6 +19,7 @@ from pipeline.stages.attribution.stance import (
     LITE_MODEL_DIR,
     MODEL_DIR,
     THRESHOLD,
+    TOKENIZERS_DIR,
     StanceModel,
     StanceStage,
     analyse_stance,
@@ -26,6 +27,7 @@ from pipeline.stages.attribution.stance import (
     model_dir,
     model_inputs,
     polarity,
+    tokenizer_file,
 )
 from pipeline.stages.attribution.stance_input import (
     BATCH,
@@ -76,7 +78,7 @@ NEGATIVE = FixedModel([0.9, 0.08, 0.02])
 
 @pytest.fixture(scope="module")
 def encoder() -> Encoder:
-    return Encoder.from_file(MODEL_DIR / "tokenizer.json")
+    return Encoder.from_file(tokenizer_file(MODEL_DIR))
 
 
 # -- model input --------------------------------------------------------------------------------
@@ -274,8 +276,8 @@ def stance_of(enricher: Enricher) -> StanceModel:
 
 
 def test_the_stance_model_setting_chooses_the_classifier(tmp_path: Path) -> None:
-    for name in ("model.onnx", "tokenizer.json"):
-        (tmp_path / name).write_bytes((MODEL_DIR / name).read_bytes())
+    (tmp_path / "model.onnx").write_bytes((MODEL_DIR / "model.onnx").read_bytes())
+    (tmp_path / "tokenizer.json").write_bytes(tokenizer_file(MODEL_DIR).read_bytes())
     chosen = Enricher(Settings(stance_model=str(tmp_path)))
     assert stance_of(chosen) is load_model(tmp_path)
     assert stance_of(chosen) is not load_model(MODEL_DIR)
@@ -284,6 +286,25 @@ def test_the_stance_model_setting_chooses_the_classifier(tmp_path: Path) -> None
     assert stance_of(Enricher(Settings(stance_model="lite"))) is load_model(LITE_MODEL_DIR)
     with pytest.raises(Exception, match=r"model\.onnx"):
         Enricher(Settings(stance_model=str(tmp_path / "missing")))
+
+
+@pytest.mark.parametrize("name", sorted(BUNDLED))
+def test_every_shipped_stance_model_loads_with_the_shared_tokenizer(name: str) -> None:
+    directory = model_dir(name)
+    assert not (directory / "tokenizer.json").exists()  # stored once, in data/tokenizers/
+    assert tokenizer_file(directory) == TOKENIZERS_DIR / "minilm.json"
+    body = "Anna Keller praised the brave firefighters of Dunmore."
+    start = body.index("firefighters")
+    target = [(start, start + len("firefighters"))]
+    (probabilities,) = load_model(directory).probabilities([body], [target])
+    assert probabilities.shape == (1, 3)
+    assert probabilities.sum() == pytest.approx(1.0, abs=1e-4)
+    assert probabilities[0].argmax() == 2  # positive
+
+
+def test_a_model_directory_of_ones_own_uses_its_own_tokenizer(tmp_path: Path) -> None:
+    (tmp_path / "tokenizer.json").write_text("{}", encoding="utf-8")
+    assert tokenizer_file(tmp_path) == tmp_path / "tokenizer.json"
 
 
 def test_a_stance_model_directory_without_its_files_is_refused_by_name(tmp_path: Path) -> None:

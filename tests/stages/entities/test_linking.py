@@ -10,7 +10,7 @@ import pytest
 
 from pipeline.models import Entity, EntityType
 from pipeline.resources.kb import KB_PATH, KnowledgeBase, default_kb
-from pipeline.stages.entities.linking import RawMention, link_entities, name_key
+from pipeline.stages.entities.linking import RawMention, link_entities
 
 PER, ORG, LOC, MISC = EntityType.PER, EntityType.ORG, EntityType.LOC, EntityType.MISC
 
@@ -248,13 +248,6 @@ def test_types_must_fit_a_person_is_not_a_country() -> None:
     body = "Jordan scored twice for the home side."
     (entity,) = link_entities([mention(body, "Jordan", PER)], body)
     assert entity.id == "local:per:jordan"
-
-
-def test_name_key_ignores_case_accents_articles_and_possessives() -> None:
-    assert name_key("The White House") == name_key("white house")
-    assert name_key("Macron's") == name_key("Macron")
-    assert name_key("Zürich") == name_key("Zurich")
-    assert name_key("...") == ""
 
 
 # --- salience ----------------------------------------------------------------------------------
