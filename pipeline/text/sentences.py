@@ -1,5 +1,5 @@
-"""Sentence boundaries of a body, as character spans, for the topic stages' evidence and
-co-occurrence rules.
+"""Sentence boundaries of a body, as character spans: the one sentence splitter of the stages
+(the topic stages' evidence and co-occurrence rules, stance, quotations within a paragraph).
 
 Rules, no parser: a sentence ends at a line break, or at ``.``, ``!`` or ``?`` (with any closing
 quotation marks and brackets) followed by white space and a capital, a digit or an opening
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 _END = re.compile(
@@ -59,6 +60,11 @@ _ABBREVIATIONS = frozenset(
         "rev",
         "fr",
         "hon",
+        "u.s",
+        "u.k",
+        "u.n",
+        "e.g",
+        "i.e",
     )
 )
 
@@ -89,14 +95,25 @@ def split(text: str) -> list[tuple[int, int]]:
     pos = 0
     for line in text.split("\n"):
         end = pos + len(line)
-        start = pos
-        for match in _END.finditer(text, pos, end):
-            if text[match.start()] == "." and _is_abbreviation(text, start, match.start() + 1):
-                continue
-            _add(spans, text, start, match.end())
-            start = match.end()
-        _add(spans, text, start, end)
+        spans.extend(split_range(text, pos, end))
         pos = end + 1
+    return spans
+
+
+def split_range(
+    text: str, start: int, end: int, keep_together: Sequence[tuple[int, int]] = ()
+) -> list[tuple[int, int]]:
+    """The sentences of ``text[start:end]`` (one line), white space trimmed; never split
+    inside a span of ``keep_together`` (such as a quotation)."""
+    spans: list[tuple[int, int]] = []
+    for match in _END.finditer(text, start, end):
+        if text[match.start()] == "." and _is_abbreviation(text, start, match.start() + 1):
+            continue
+        if any(a <= match.start() and match.end() < b for a, b in keep_together):
+            continue
+        _add(spans, text, start, match.end())
+        start = match.end()
+    _add(spans, text, start, end)
     return spans
 
 

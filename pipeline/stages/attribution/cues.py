@@ -98,10 +98,6 @@ PP_THAT = re.compile(
     r"[^,.;:\"“”]{0,80}?\bthat\b\s*"
 )
 TOKEN = re.compile(r"[A-Za-z0-9][\w'\u2019.-]*[\w]|[A-Za-z0-9]|[^\w\s]")
-ABBREV = _wordset(
-    "mr mrs ms dr st sen rep gen gov lt col sgt capt jan feb mar apr jun jul aug sep sept oct "
-    "nov dec jr sr inc corp co ltd no vs u.s u.k u.n e.g i.e"
-)
 
 
 _CUE_RE = re.compile(

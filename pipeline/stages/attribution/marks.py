@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from pipeline.stages.attribution.cues import ABBREV
+from pipeline.text.sentences import split_range
 
 _OPENERS = "“«„"
 _CLOSERS = "”»"
@@ -71,26 +71,9 @@ def pair_marks(body: str, start: int, end: int) -> list[Mark]:
     return marks
 
 
-_SENT_END = re.compile(r"[.!?…]+[\"”\u2019»)]*\s+(?=[\"“«(\u2018']?[A-Z0-9])")
-
-
 def split_sentences(body: str, start: int, end: int, marks: list[Mark]) -> list[tuple[int, int]]:
-    out = []
-    pos = start
-    for m in _SENT_END.finditer(body, start, end):
-        cut = m.end()
-        if any(q.start <= m.start() and cut <= q.end for q in marks):
-            continue
-        word = re.search(r"([\w.]+)[.]+$", body[pos : m.start() + 1])
-        if word is not None and body[m.start()] == ".":
-            w = word.group(1).lower().rstrip(".")
-            if w in ABBREV or (len(w) == 1 and w.isalpha()):
-                continue
-        out.append((pos, m.start() + len(m.group().rstrip())))
-        pos = cut
-    if pos < end:
-        out.append((pos, end))
-    return out
+    """The sentences of one paragraph, never split inside a quotation."""
+    return split_range(body, start, end, [(m.start, m.end) for m in marks])
 
 
 def nwords(body: str, start: int, end: int) -> int:
