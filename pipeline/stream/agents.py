@@ -48,6 +48,11 @@ class Batch:
     undecodable: list[tuple[RawRecord, str]]
     tombstones: list[RawRecord]
 
+    @property
+    def records(self) -> list[RawRecord]:
+        """Every record of the batch, whatever becomes of it."""
+        return self.articles + [record for record, _ in self.undecodable] + self.tombstones
+
     @classmethod
     def of(cls, events: Sequence[Any]) -> Batch:
         batch = cls([], [], [])
@@ -107,7 +112,7 @@ def register_agents(
         ):
             hold(events)
             batch = Batch.of(events)
-            records = [to_record(event) for event in events]
+            records = batch.records
             metrics.consumed.labels(topic=settings.topic_raw).inc(len(records))
             metrics.batch_size.observe(len(records))
             if batch.tombstones:
