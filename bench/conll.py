@@ -62,6 +62,30 @@ def read_documents(path: Path) -> list[list[Sentence]]:
     return documents
 
 
+def read_conllu(path: Path) -> list[list[Sentence]]:
+    """The sentences of an ``index token tag`` file (``ner_multilingual/``), each a document."""
+    documents: list[list[Sentence]] = []
+    sentence = Sentence([], [])
+    with path.open(encoding="utf-8") as handle:
+        for raw in handle:
+            parts = raw.rstrip("\n").split("\t")
+            if len(parts) < 3:
+                if sentence.tokens:
+                    documents.append([sentence])
+                    sentence = Sentence([], [])
+                continue
+            sentence.tokens.append(parts[1])
+            sentence.tags.append(parts[2])
+    if sentence.tokens:
+        documents.append([sentence])
+    return documents
+
+
+def read_any(path: Path) -> list[list[Sentence]]:
+    """The documents of a CoNLL-2003 file, or of an ``index token tag`` file (``.conllu``)."""
+    return read_conllu(path) if path.suffix == ".conllu" else read_documents(path)
+
+
 def join(sentences: Iterable[Sentence]) -> Text:
     """One text of ``sentences`` (tokens joined with spaces) with its entity spans."""
     pieces: list[str] = []

@@ -5,9 +5,10 @@ Usage: ``python bench/eval_conll.py PATH [--limit N] [--no-baseline] [--no-ruler
 
 Each document (``-DOCSTART-`` separates them) is fed as one whole text, its tokens joined with
 single spaces, through the offline enrich path (``Enricher(Settings()).process`` on
-``{"body": text}`` records); every mention of every entity of the event is a prediction
-``(start, end, type)``, scored against the gold spans by exact match. The baseline is spaCy's
-``en_core_web_sm`` full pipeline on the same texts with its OntoNotes labels mapped to CoNLL
+``{"body": text}`` records); every mention of every entity of the event that is a name (not a
+pronoun or a lower-case description, which the stance and quote stages add to entities) is a
+prediction ``(start, end, type)``, scored against the gold spans by exact match. The baseline is
+spaCy's ``en_core_web_sm`` full pipeline on the same texts with its OntoNotes labels mapped to CoNLL
 types. Nothing of the data is written anywhere.
 """
 
@@ -24,7 +25,7 @@ import orjson
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from conll import Score, Span, Text, chunks, read_documents
+from conll import Score, Span, Text, chunks, read_any
 
 from pipeline.enrich import Enricher
 from pipeline.models import EnrichedEvent, RawRecord
@@ -62,9 +63,42 @@ def enricher_spans(texts: list[Text], nlp: Any) -> tuple[list[list[Span]], int]:
                 continue
             assert outcome.body == text.text, "the body changed: offsets would not match"
             predictions.append(
-                [(m.start, m.end, m.type.value) for e in outcome.entities for m in e.mentions]
+                [
+                    (m.start, m.end, m.type.value)
+                    for e in outcome.entities
+                    for m in e.mentions
+                    if is_name(m.text)
+                ]
             )
     return predictions, skipped
+
+
+PRONOUNS = frozenset(
+    [
+        "he",
+        "she",
+        "him",
+        "her",
+        "his",
+        "hers",
+        "it",
+        "its",
+        "they",
+        "them",
+        "their",
+        "we",
+        "us",
+        "our",
+        "i",
+        "you",
+    ]
+)
+
+
+def is_name(text: str) -> bool:
+    """Whether a mention is a name, which CoNLL annotates, not a pronoun or a description
+    ("he", "the minister") the later stages add to an entity."""
+    return text[:1].isupper() and text.lower() not in PRONOUNS
 
 
 def stage_spans(texts: list[Text], nlp: Any) -> list[list[Span]]:
@@ -111,7 +145,7 @@ def main() -> None:
     parser.add_argument("--baseline-model", default=BASELINE_MODEL)
     args = parser.parse_args()
 
-    documents = read_documents(args.path)
+    documents = read_any(args.path)
     if args.limit:
         documents = documents[: args.limit]
     texts = list(chunks(documents, 0))

@@ -2,25 +2,34 @@
 LOC, MISC), then linking to the shipped knowledge base and grouping into entities with a
 salience score (see :mod:`pipeline.stages.entities.linking`).
 
-The recogniser is the spaCy pipeline shipped in ``pipeline/data/ner`` (built by
-``scripts/train_ner.py``: the ``ner`` component of spaCy's ``en_core_web_sm`` fine-tuned on
-CoNLL-2003), followed by an entity ruler that adds the knowledge base's unambiguous names where
-the model found nothing. Any installed spaCy pipeline package can be used instead; its OntoNotes
-labels are then mapped to CoNLL types.
+The recogniser is a spaCy pipeline: spaCy's English tokenizer, the transformer token classifier
+shipped in ``pipeline/data/tagger`` (:mod:`pipeline.stages.entities.tagger`, built by
+``scripts/train_tagger.py``) as the ``tagger_ner`` component, then an entity ruler that adds the
+knowledge base's unambiguous names where the model found nothing. Any installed spaCy pipeline
+package can be used instead; its OntoNotes labels are then mapped to CoNLL types.
+
+(No ``from __future__ import annotations`` here: spaCy reads the factory's annotations at run
+time.)
 """
 
-from __future__ import annotations
-
-from collections.abc import Sequence
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import spacy
+from spacy.lang.char_classes import ALPHA, HYPHENS
+from spacy.language import Language
+from spacy.tokens import Doc, Span
+from spacy.util import compile_infix_regex
 
 from pipeline import DATA_DIR
 from pipeline.models import EntityType
 from pipeline.resources.kb import KnowledgeBase, default_kb
 from pipeline.stages.base import ArticleRecord, BatchContext, OnError, Stage
+from pipeline.stages.entities.consistency import consistent
 from pipeline.stages.entities.linking import RawMention, link_entities
+from pipeline.stages.entities.tagger import LABELS, Tagger, decode
 
 __all__ = [
     "BUNDLED_MODEL",
@@ -33,9 +42,9 @@ __all__ = [
     "recognise",
 ]
 
-MODEL_DIR = DATA_DIR / "ner"
+MODEL_DIR = DATA_DIR / "tagger"
 BUNDLED_MODEL = "bundled"
-"""The model name that selects the recogniser shipped in ``pipeline/data/ner``."""
+"""The model name that selects the recogniser shipped in ``pipeline/data/tagger``."""
 DEFAULT_NER_MODEL = BUNDLED_MODEL
 USE_RULER = True
 """Whether the bundled recogniser gets the knowledge-base entity ruler."""
@@ -145,8 +154,10 @@ def load_recogniser(
     """Load the recogniser: ``"bundled"`` (the shipped model), a pipeline directory or an
     installed spaCy pipeline package, with only the components NER needs; its entity ruler
     takes the names of ``kb`` (default: the shipped knowledge base)."""
-    if model == BUNDLED_MODEL:
-        nlp = spacy.load(MODEL_DIR)
+    if model == BUNDLED_MODEL or (Path(model) / "model.onnx").is_file():
+        nlp = blank_english()
+        directory = MODEL_DIR if model == BUNDLED_MODEL else Path(model)
+        nlp.add_pipe("tagger_ner", config={"directory": str(directory)})
         use_ruler = USE_RULER if ruler is None else ruler
     else:
         nlp = spacy.load(model, exclude=_UNUSED_COMPONENTS)
@@ -154,6 +165,65 @@ def load_recogniser(
     if use_ruler:
         add_kb_ruler(nlp, kb if kb is not None else default_kb())
     return nlp
+
+
+def blank_english() -> Language:
+    """spaCy's English tokenizer, except that a hyphen between letters does not split a word
+    ("Okonjo-Iweala", "Geneva-based"), as in the CoNLL-2003 data the recogniser learnt from."""
+    nlp = spacy.blank("en")
+    hyphen_infix = rf"(?<=[{ALPHA}0-9])(?:{HYPHENS})(?=[{ALPHA}])"
+    infixes = [p for p in nlp.Defaults.infixes if p != hyphen_infix]
+    nlp.tokenizer.infix_finditer = compile_infix_regex(infixes).finditer
+    return nlp
+
+
+class TaggerComponent:
+    """The spaCy component ``tagger_ner``: the transformer recogniser over the words of each
+    document (spaCy's tokens without the whitespace ones), a batch of documents at a time."""
+
+    def __init__(self, directory: Path) -> None:
+        self.tagger = Tagger(directory)
+        self.labels = sorted({label[2:] for label in LABELS if label != "O"})
+
+    def __call__(self, doc: Doc) -> Doc:
+        (tagged,) = self.pipe([doc])
+        return tagged
+
+    def pipe(self, docs: Iterable[Doc], batch_size: int = 32) -> Iterator[Doc]:
+        batch: list[Doc] = []
+        for doc in docs:
+            batch.append(doc)
+            if len(batch) >= batch_size:
+                yield from self._tag(batch)
+                batch = []
+        yield from self._tag(batch)
+
+    def _tag(self, docs: list[Doc]) -> list[Doc]:
+        if not docs:
+            return docs
+        words, starts = [], []
+        for doc in docs:
+            kept = [t.i for t in doc if not t.is_space]
+            words.append(kept)
+            starts.append(
+                frozenset(
+                    n for n, i in enumerate(kept) if i > 0 and "\n" in doc[i - 1].text_with_ws
+                )
+            )
+        labels = self.tagger.tag(
+            [[d[i].text for i in w] for d, w in zip(docs, words, strict=True)], starts
+        )
+        for doc, kept, found in zip(docs, words, labels, strict=True):
+            doc.ents = [
+                Span(doc, kept[a], kept[b - 1] + 1, label=kind) for a, b, kind in decode(found)
+            ]
+        return docs
+
+
+@Language.factory("tagger_ner", default_config={"directory": str(MODEL_DIR)})
+def make_tagger(nlp: Language, name: str, directory: str) -> TaggerComponent:
+    """spaCy's factory of the ``tagger_ner`` component."""
+    return TaggerComponent(Path(directory))
 
 
 def add_kb_ruler(nlp: Any, kb: KnowledgeBase) -> None:
@@ -182,7 +252,9 @@ def _rulable(name: str) -> bool:
 
 
 def recognise(nlp: Any, bodies: Sequence[str], batch_size: int) -> list[list[RawMention]]:
-    """Run NER over ``bodies`` in one batched ``nlp.pipe`` call; one mention list per body."""
+    """Run NER over ``bodies`` in one batched ``nlp.pipe`` call, then make each body's
+    mentions consistent (:func:`~pipeline.stages.entities.consistency.consistent`); one
+    mention list per body."""
     results: list[list[RawMention]] = []
     for doc in nlp.pipe(bodies, batch_size=batch_size):
         mentions = []
@@ -190,7 +262,7 @@ def recognise(nlp: Any, bodies: Sequence[str], batch_size: int) -> list[list[Raw
             etype = _LABELS.get(ent.label_)
             if etype is not None:
                 mentions.append(RawMention(ent.start_char, ent.end_char, ent.text, etype))
-        results.append(mentions)
+        results.append(consistent(mentions, doc.text) if not os.environ.get("NOCONS") else mentions)
     return results
 
 

@@ -1,0 +1,229 @@
+"""The transformer recogniser: a token classifier (BIO tags of the CoNLL types over words) run
+with onnxruntime, and the encoding it was trained with.
+
+A text's words are cut into windows of at most :data:`MAX_TOKENS` word pieces, at a sentence end
+where one is near; each word's pieces get the word's *case class* as their token type, because
+the encoder (all-MiniLM-L6-v2) lower-cases its input and would otherwise not see that "Apple" is
+capitalised. Case class :data:`CASE_UNKNOWN` is given to every word of a window whose casing says
+nothing (a text in capitals or in title case, like a headline); training gives it to some
+windows for the same reason. The tag of a word is the tag of its first piece; the tags are read
+as spans with a BIO repair (an ``I-`` after ``O`` opens a span). ``scripts/train_tagger.py``
+imports this module, so training and run time encode alike.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+from tokenizers import Tokenizer
+
+from pipeline import DATA_DIR
+
+__all__ = [
+    "CASE_CLASSES",
+    "CASE_UNKNOWN",
+    "LABELS",
+    "MAX_TOKENS",
+    "Encoded",
+    "Tagger",
+    "case_class",
+    "case_classes",
+    "decode",
+    "encode",
+    "windows",
+]
+
+TYPES = ("PER", "ORG", "LOC", "MISC")
+LABELS = ("O", *(f"{p}-{t}" for t in TYPES for p in ("B", "I")))
+"""The classifier's outputs, in order."""
+MAX_TOKENS = 128
+"""Word pieces per window, ``[CLS]`` and ``[SEP]`` included."""
+CASE_CLASSES = 6
+CASE_NONE, CASE_LOWER, CASE_TITLE, CASE_UPPER, CASE_MIXED, CASE_UNKNOWN = range(CASE_CLASSES)
+_SENTENCE_ENDS = frozenset([".", "!", "?", '"', "'", "\u201d"])
+
+
+def case_class(word: str) -> int:
+    """The casing of ``word``: no letters, lower, title ("Putin", "A"), upper ("NATO"), mixed."""
+    letters = [c for c in word if c.isalpha()]
+    if not letters:
+        return CASE_NONE
+    if not any(c.isupper() for c in letters):
+        return CASE_LOWER
+    if all(c.isupper() for c in letters):
+        return CASE_UPPER if len(letters) > 1 else CASE_TITLE
+    if letters[0].isupper() and not any(c.isupper() for c in letters[1:]):
+        return CASE_TITLE
+    return CASE_MIXED
+
+
+def uninformative_case(words: Sequence[str]) -> bool:
+    """Whether the casing of ``words`` (a sentence) tells nothing about names: most words in
+    capitals, or every word of four letters or more capitalised (a headline in title case)."""
+    classes = [case_class(w) for w in words]
+    lettered = [c for c in classes if c != CASE_NONE]
+    if len(lettered) < 3:
+        return False
+    if sum(c == CASE_UPPER for c in lettered) > 0.6 * len(lettered):
+        return True
+    long_words = [c for w, c in zip(words, classes, strict=True) if len(w) >= 4 and c != CASE_NONE]
+    return len(long_words) >= 3 and all(c in (CASE_TITLE, CASE_UPPER) for c in long_words)
+
+
+def case_classes(words: Sequence[str], starts: frozenset[int] = frozenset()) -> list[int]:
+    """The case class of each word, :data:`CASE_UNKNOWN` throughout a sentence whose casing is
+    uninformative. Sentences end after a sentence-final word and before each index of
+    ``starts`` (a new line or a new sentence the caller knows of)."""
+    out: list[int] = []
+    begin = 0
+    for i in range(len(words) + 1):
+        if i == len(words) or (i > begin and (i in starts or words[i - 1] in _SENTENCE_ENDS)):
+            sentence = words[begin:i]
+            if uninformative_case(sentence):
+                out.extend([CASE_UNKNOWN] * len(sentence))
+            else:
+                out.extend(case_class(w) for w in sentence)
+            begin = i
+    return out
+
+
+@dataclass(slots=True)
+class Encoded:
+    """One window: its word pieces, their case classes, and the index of each piece's word
+    (``-1`` for ``[CLS]``, ``[SEP]`` and a word's later pieces)."""
+
+    ids: list[int]
+    cases: list[int]
+    first_piece_of: list[int]
+
+
+def windows(pieces_per_word: Sequence[int], words: Sequence[str]) -> Iterator[range]:
+    """Ranges of word indices, each of at most ``MAX_TOKENS - 2`` pieces, cut after a sentence
+    end in the window's second half when there is one (a word longer than a window is a window
+    alone, its pieces cut)."""
+    budget = MAX_TOKENS - 2
+    start, n = 0, len(words)
+    while start < n:
+        used, end, cut = 0, start, -1
+        while end < n and (used + pieces_per_word[end] <= budget or end == start):
+            used += pieces_per_word[end]
+            if words[end] in _SENTENCE_ENDS and used > budget // 2:
+                cut = end + 1
+            end += 1
+        if end < n and cut > start:
+            end = cut
+        yield range(start, end)
+        start = end
+
+
+class Encoding:
+    """Word pieces of words with the recogniser's tokenizer (the encoder's, lower-casing)."""
+
+    def __init__(self, tokenizer: Tokenizer) -> None:
+        tokenizer.no_truncation()  # the shared file truncates and pads to 128 for the stance model
+        tokenizer.no_padding()
+        self.tokenizer = tokenizer
+        self.cls = tokenizer.token_to_id("[CLS]")
+        self.sep = tokenizer.token_to_id("[SEP]")
+        self.unk = tokenizer.token_to_id("[UNK]")
+
+    def pieces(self, words: Sequence[str]) -> list[list[int]]:
+        """The word pieces of each word (``[UNK]`` for a word the tokenizer drops)."""
+        out: list[list[int]] = [[] for _ in words]
+        if words:
+            encoded = self.tokenizer.encode(
+                list(words), is_pretokenized=True, add_special_tokens=False
+            )
+            for piece, word in zip(encoded.ids, encoded.word_ids, strict=True):
+                if word is not None:
+                    out[word].append(piece)
+        return [p or [self.unk] for p in out]
+
+
+def encode(encoding: Encoding, words: Sequence[str], cases: Sequence[int]) -> list[Encoded]:
+    """The windows of ``words``, each as word pieces with the words' case classes."""
+    pieces = encoding.pieces(words)
+    out = []
+    for span in windows([len(p) for p in pieces], words):
+        ids, piece_cases, first = [encoding.cls], [CASE_NONE], [-1]
+        for i in span:
+            word_pieces = pieces[i][: MAX_TOKENS - 2]
+            ids.extend(word_pieces)
+            piece_cases.extend([cases[i]] * len(word_pieces))
+            first.extend([i] + [-1] * (len(word_pieces) - 1))
+        ids.append(encoding.sep)
+        piece_cases.append(CASE_NONE)
+        first.append(-1)
+        out.append(Encoded(ids, piece_cases, first))
+    return out
+
+
+def decode(labels: Sequence[int]) -> list[tuple[int, int, str]]:
+    """Spans ``(first word, end word, type)`` of a sequence of label indices, one per word."""
+    spans: list[tuple[int, int, str]] = []
+    start, current = -1, ""
+    for i, index in enumerate([*labels, 0]):
+        label = LABELS[index]
+        kind = label[2:]
+        if current and (label == "O" or label.startswith("B-") or kind != current):
+            spans.append((start, i, current))
+            current = ""
+        if label != "O" and not current:
+            start, current = i, kind
+    return spans
+
+
+class Tagger:
+    """The exported token classifier of ``directory`` (``model.onnx``, ``meta.json``): tags
+    the words of many texts in batches of windows of similar length."""
+
+    def __init__(self, directory: Path, *, threads: int = 1, batch_windows: int = 16) -> None:
+        meta = json.loads((directory / "meta.json").read_text(encoding="utf-8"))
+        tokenizer_file = DATA_DIR / "tokenizers" / f"{meta['tokenizer']}.json"
+        self.encoding = Encoding(Tokenizer.from_file(str(tokenizer_file)))
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        self.session = ort.InferenceSession(
+            str(directory / "model.onnx"), options, providers=["CPUExecutionProvider"]
+        )
+        self.batch_windows = batch_windows
+
+    def tag(
+        self, texts: Sequence[Sequence[str]], starts: Sequence[frozenset[int]]
+    ) -> list[list[int]]:
+        """A label index per word of each text of words; ``starts``: the indices of each text's
+        words that begin a line (see :func:`case_classes`)."""
+        encoded = [
+            encode(self.encoding, w, case_classes(w, s)) for w, s in zip(texts, starts, strict=True)
+        ]
+        flat = [(t, w) for t, ws in enumerate(encoded) for w in ws]
+        labels = [[0] * len(words) for words in texts]
+        order = sorted(range(len(flat)), key=lambda i: len(flat[i][1].ids))
+        for b in range(0, len(order), self.batch_windows):
+            chosen = [flat[i] for i in order[b : b + self.batch_windows]]
+            logits = self.logits([w for _, w in chosen])
+            for (t, window), rows in zip(chosen, logits, strict=True):
+                for position, word in enumerate(window.first_piece_of):
+                    if word >= 0:
+                        labels[t][word] = int(rows[position].argmax())
+        return labels
+
+    def logits(self, batch: Sequence[Encoded]) -> np.ndarray:
+        width = max(len(w.ids) for w in batch)
+        ids = np.zeros((len(batch), width), dtype=np.int64)
+        cases = np.zeros_like(ids)
+        mask = np.zeros_like(ids)
+        for row, window in enumerate(batch):
+            n = len(window.ids)
+            ids[row, :n] = window.ids
+            cases[row, :n] = window.cases
+            mask[row, :n] = 1
+        inputs = {"input_ids": ids, "attention_mask": mask, "token_type_ids": cases}
+        result: np.ndarray = self.session.run(["logits"], inputs)[0]
+        return result
