@@ -21,7 +21,7 @@ import spacy
 from spacy.lang.char_classes import ALPHA, HYPHENS
 from spacy.language import Language
 from spacy.tokens import Doc, Span
-from spacy.util import compile_infix_regex
+from spacy.util import compile_infix_regex, compile_prefix_regex
 
 from pipeline import DATA_DIR
 from pipeline.models import EntityType
@@ -169,11 +169,14 @@ def load_recogniser(
 
 def blank_english() -> Language:
     """spaCy's English tokenizer, except that a hyphen between letters does not split a word
-    ("Okonjo-Iweala", "Geneva-based"), as in the CoNLL-2003 data the recogniser learnt from."""
+    ("Okonjo-Iweala", "Geneva-based"), as in the CoNLL-2003 data the recogniser learnt from,
+    unless a lower-case prefix comes before a name ("counter-ISIL", "pro-Kremlin")."""
     nlp = spacy.blank("en")
     hyphen_infix = rf"(?<=[{ALPHA}0-9])(?:{HYPHENS})(?=[{ALPHA}])"
     infixes = [p for p in nlp.Defaults.infixes if p != hyphen_infix]
     nlp.tokenizer.infix_finditer = compile_infix_regex(infixes).finditer
+    prefixes = [r"[a-z]+-(?=[A-Z])", *nlp.Defaults.prefixes]
+    nlp.tokenizer.prefix_search = compile_prefix_regex(prefixes).search
     return nlp
 
 

@@ -29,10 +29,10 @@ def enricher() -> Enricher:
     return Enricher(Settings())
 
 
-def test_the_bundled_model_is_ner_plus_the_kb_ruler(nlp: Any) -> None:
-    assert nlp.pipe_names == ["ner", "kb_ruler"]
+def test_the_bundled_model_is_the_tagger_plus_the_kb_ruler(nlp: Any) -> None:
+    assert nlp.pipe_names == ["tagger_ner", "kb_ruler"]
     assert (MODEL_DIR / "meta.json").is_file()
-    assert {"PER", "ORG", "LOC", "MISC"} <= set(nlp.get_pipe("ner").labels)
+    assert {"PER", "ORG", "LOC", "MISC"} == set(nlp.get_pipe("tagger_ner").labels)
 
 
 def test_a_spacy_package_can_still_be_used() -> None:
