@@ -69,6 +69,11 @@ def find_quotes(
 ) -> list[Quote]:
     """The quotations of ``body`` with speakers among ``entities`` (the entities stage's
     output for the same body)."""
+    return quotes_of(body, find_attributions(body, entities, kb=kb))
+
+
+def quotes_of(body: str, attributions: Sequence[Attribution]) -> list[Quote]:
+    """The published form of ``attributions``."""
     return [
         Quote(
             start=a.start,
@@ -79,7 +84,7 @@ def find_quotes(
             cue=a.cue,
             direct=a.direct,
         )
-        for a in find_attributions(body, entities, kb=kb)
+        for a in attributions
     ]
 
 
@@ -348,6 +353,11 @@ class QuotesStage(Stage):
         super().__init__(languages)
         self.kb = kb
 
+    def attribute(self, body: str, entities: Sequence[Entity]) -> list[Attribution]:
+        """One article's attributions (what :meth:`run` publishes as its quotes)."""
+        return find_attributions(body, entities, kb=self.kb)
+
     def run(self, records: Sequence[ArticleRecord], batch: BatchContext) -> None:
         for record in records:
-            record.quotes = find_quotes(record.article.body, record.entities or [], kb=self.kb)
+            body = record.article.body
+            record.quotes = quotes_of(body, self.attribute(body, record.entities or []))
