@@ -115,9 +115,12 @@ class _Recording(QuotesStage):
 
     found: ClassVar[dict[str, list[Attribution]]] = {}
 
-    def attribute(self, body: str, entities: Sequence[Entity]) -> list[Attribution]:
-        self.found[body] = super().attribute(body, entities)
-        return self.found[body]
+    def attribute(
+        self, body: str, entities: Sequence[Entity]
+    ) -> tuple[list[Attribution], list[Entity]]:
+        found = super().attribute(body, entities)
+        self.found[body] = found[0]
+        return found
 
 
 def predictions(event: EnrichedEvent, attributions: Sequence[Attribution]) -> list[Pred]:
@@ -145,7 +148,13 @@ _QUOTE_RE = re.compile(r"[\"“«]([^\"“”«»\n]{3,}?)[\"”»]")
 
 def baseline(event: EnrichedEvent) -> list[Pred]:
     persons = sorted(
-        (m.start, m.end, e) for e in event.entities if e.type is EntityType.PER for m in e.mentions
+        (
+            (m.start, m.end, e)
+            for e in event.entities
+            if e.type is EntityType.PER
+            for m in e.mentions
+        ),
+        key=lambda p: (p[0], p[1]),
     )
     out = []
     for m in _QUOTE_RE.finditer(event.body):
@@ -206,10 +215,10 @@ def speaker_right(body: str, gold: Gold, pred: Pred, *, exact: bool = False) -> 
         return True
     words = _fold(body[h_start:h_end]).split()
     own = name.split()
-    if not own or len(own) > len(words):
+    if not own or not words:
         return False
     n = len(own)
-    if words[-n:] == own:
+    if n <= len(words) and words[-n:] == own:
         return n == len(words) or words[-n - 1] not in _NOT_HEAD_BEFORE
     if not pred.person or len(own) < 2 or words[-1] != own[-1]:
         return False

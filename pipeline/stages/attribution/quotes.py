@@ -26,6 +26,7 @@ from pipeline.stages.attribution.cues import (
     AFTER_CUE,
     DIRECT_ONLY,
     PP_THAT,
+    PRONOUNS,
     THAT,
     find_cues,
     skip_object,
@@ -46,7 +47,7 @@ from pipeline.stages.attribution.marks import (
 from pipeline.stages.attribution.speakers import Speaker, SpeakerFinder
 from pipeline.stages.base import ArticleRecord, BatchContext, Stage
 
-__all__ = ["Attribution", "find_attributions", "find_quotes"]
+__all__ = ["Attribution", "attribute", "find_attributions", "find_quotes", "quotes_of"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +93,18 @@ def find_attributions(
     body: str, entities: Sequence[Entity], *, kb: KnowledgeBase | None = None
 ) -> list[Attribution]:
     """Quote segments with cue, speaker span and speaker entity, in body order."""
-    return _Finder(body, entities, kb if kb is not None else default_kb()).run()
+    return attribute(body, entities, kb=kb)[0]
+
+
+def attribute(
+    body: str, entities: Sequence[Entity], *, kb: KnowledgeBase | None = None
+) -> tuple[list[Attribution], list[Entity]]:
+    """:func:`find_attributions`, and ``entities`` with the speakers' phrases ("he", "the
+    spokesman", a surname the recogniser missed) as mentions of the speakers' entities,
+    followed by the speakers the recogniser missed as new entities: every ``speaker_id`` is
+    the id of one of them."""
+    finder = _Finder(body, entities, kb if kb is not None else default_kb())
+    return finder.run(), finder.found_entities()
 
 
 class _Finder(SpeakerFinder):
@@ -157,7 +169,7 @@ class _Finder(SpeakerFinder):
         for cue_start, cue_end, lemma in find_cues(self.body, p_start, p_start + len(text)):
             speaker = self._left_speaker(p_start, cue_start)
             if speaker is not None:
-                return speaker, lemma
+                return self.complete(speaker), lemma
             del cue_end
         return None
 
@@ -213,6 +225,7 @@ class _Finder(SpeakerFinder):
         speaker = left or right
         if speaker is None:
             return None
+        speaker = self.complete(speaker)
         cue = "according to" if lemma == "according to" else lemma
         # direct quotes next to the attribution
         big = [m for m in quotes if nwords(body, m.start, m.end) >= 1]
@@ -312,6 +325,12 @@ class _Finder(SpeakerFinder):
         if end <= start:
             return
         entity = speaker.entity if speaker is not None else None
+        name = entity.name if entity is not None else None
+        if speaker is not None:
+            self.spoke(speaker)
+            phrase = self.body[speaker.start : speaker.end]
+            if entity is None and phrase.lower() not in PRONOUNS:
+                name = phrase  # "a source", "the announcer": a speaker that is no entity
         self.out.append(
             Attribution(
                 start=start,
@@ -320,7 +339,7 @@ class _Finder(SpeakerFinder):
                 cue=cue,
                 speaker_start=speaker.start if speaker is not None else None,
                 speaker_end=speaker.end if speaker is not None else None,
-                speaker=entity.name if entity is not None else None,
+                speaker=name,
                 speaker_id=entity.id if entity is not None else None,
                 group=group,
             )
@@ -347,17 +366,20 @@ class QuotesStage(Stage):
 
     name = "quotes"
     reads = ("entities",)
-    writes = ("quotes",)
+    writes = ("quotes", "entities")
 
     def __init__(self, kb: KnowledgeBase, languages: frozenset[str] | None = None) -> None:
         super().__init__(languages)
         self.kb = kb
 
-    def attribute(self, body: str, entities: Sequence[Entity]) -> list[Attribution]:
-        """One article's attributions (what :meth:`run` publishes as its quotes)."""
-        return find_attributions(body, entities, kb=self.kb)
+    def attribute(
+        self, body: str, entities: Sequence[Entity]
+    ) -> tuple[list[Attribution], list[Entity]]:
+        """One article's attributions and entities (what :meth:`run` publishes)."""
+        return attribute(body, entities, kb=self.kb)
 
     def run(self, records: Sequence[ArticleRecord], batch: BatchContext) -> None:
         for record in records:
             body = record.article.body
-            record.quotes = quotes_of(body, self.attribute(body, record.entities or []))
+            attributions, record.entities = self.attribute(body, record.entities or [])
+            record.quotes = quotes_of(body, attributions)

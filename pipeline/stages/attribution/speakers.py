@@ -1,4 +1,5 @@
-"""Speakers of quotes: the subject next to a cue, pronouns and titles resolved to people."""
+"""Speakers of quotes: the subject next to a cue, pronouns and titles resolved to people,
+names the recogniser missed made entities; the speakers' phrases become mentions."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from pipeline.models import Entity, EntityType
+from pipeline.models import Entity, EntityType, Mention
 from pipeline.resources.kb import KnowledgeBase
 from pipeline.stages.attribution.cues import (
     DETERMINERS,
@@ -15,8 +16,18 @@ from pipeline.stages.attribution.cues import (
     SKIP_BEFORE_CUE,
     TOKEN,
 )
-from pipeline.stages.attribution.marks import Mark
-from pipeline.text.titles import TitleResolver
+from pipeline.stages.attribution.marks import Mark, find_paragraphs, pair_marks
+from pipeline.stages.attribution.named import (
+    local_id,
+    name_type,
+    org_of_phrase,
+    person_like,
+)
+from pipeline.stages.attribution.pronouns import PronounResolver
+from pipeline.text.sentences import is_abbreviation
+from pipeline.text.titles import TITLES, TitleResolver
+
+_LEADING = frozenset(["the", "a", "an", "mr.", "mrs.", "ms.", "dr.", "mr", "mrs", "ms", "dr"])
 
 
 @dataclass(slots=True)
@@ -32,11 +43,105 @@ class SpeakerFinder:
 
     def __init__(self, body: str, entities: Sequence[Entity], kb: KnowledgeBase) -> None:
         self.body = body
+        self.entities = list(entities)
         spans = [(m.start, m.end, e) for e in entities for m in e.mentions]
         spans.sort(key=lambda s: (s[0], -s[1]))
         self.mentions = spans
         self.mention_starts = [s[0] for s in spans]
         self.titles = TitleResolver(body, spans, kb)
+        quoted = sorted(
+            (m.start, m.end) for p in find_paragraphs(body) for m in pair_marks(body, *p)
+        )
+        people = [s for s in spans if s[2].type is not EntityType.PER or person_like(body, s[2])]
+        self.pronouns = PronounResolver(body, people, quoted)
+        self.previous: tuple[int, Entity] | None = None
+        """Where the last speaker attributed spoke, and who it was."""
+        self.added: dict[str, list[Mention]] = {}
+        """Speakers' phrases ("he", "the spokesman") as new mentions, by entity id."""
+        self.new: dict[str, Entity] = {}
+        """Speakers the recogniser missed, by id."""
+
+    def found_entities(self) -> list[Entity]:
+        """The entities with the speakers' phrases among their mentions, and the new ones."""
+        out = []
+        for entity in self.entities:
+            extra = self.added.get(entity.id)
+            if extra:
+                mentions = sorted([*entity.mentions, *extra], key=lambda m: m.start)
+                entity = entity.model_copy(update={"mentions": mentions})
+            out.append(entity)
+        return out + [e for e in self.new.values() if e.mentions]
+
+    def spoke(self, speaker: Speaker) -> None:
+        """``speaker`` is attributed a quote: its phrase becomes a mention of its entity
+        (unless it overlaps a mention) and it is the last speaker."""
+        entity = speaker.entity
+        if entity is None:
+            return
+        self.previous = (speaker.start, entity)
+        start, end = speaker.start, speaker.end
+        k = bisect_right(self.mention_starts, end) - 1
+        while k >= 0 and self.mentions[k][1] > start - 200:
+            if self.mentions[k][0] < end and start < self.mentions[k][1]:
+                return
+            k -= 1
+        own = self.added.setdefault(entity.id, []) if entity.id not in self.new else None
+        known = own if own is not None else self.new[entity.id].mentions
+        if any(m.start < end and start < m.end for m in known):
+            return
+        known.append(Mention(start=start, end=end, text=self.body[start:end], type=entity.type))
+        known.sort(key=lambda m: m.start)
+
+    def complete(self, speaker: Speaker) -> Speaker:
+        """A speaker with no entity given one if it can be: "the ministry" the ministry
+        named before it, a name the recogniser missed a new person (or, for an acronym,
+        organisation) entity."""
+        if speaker.entity is not None:
+            return speaker
+        start, end = speaker.start, speaker.end
+        text = self.body[start:end]
+        if text.lower() in PRONOUNS:
+            return speaker
+        org = org_of_phrase(self.body, start, end, self.mentions, self.mention_starts)
+        if org is not None:
+            return Speaker(start, end, org)
+        words = list(TOKEN.finditer(self.body, start, end))
+        while words and (
+            words[0].group().lower() in _LEADING
+            or words[0].group()[0].islower()
+            or words[0].group().lower() in TITLES
+        ):
+            words.pop(0)
+        if not words:
+            return speaker
+        start = words[0].start()
+        for m_start, m_end, entity in self.mentions:
+            if m_start > start:
+                break
+            if (m_start, m_end) == (start, end):  # a name the recogniser typed LOC or MISC
+                return Speaker(start, end, entity)
+        etype = name_type(self.body, start, end)
+        if etype is None:
+            return speaker
+        return Speaker(start, end, self._named(start, end, etype))
+
+    def _named(self, start: int, end: int, etype: EntityType) -> Entity:
+        text = self.body[start:end]
+        if etype is EntityType.PER and len(text.split()) == 1:
+            for entity in [*self.entities, *self.new.values()]:
+                if entity.type is EntityType.PER and entity.name.split()[-1] == text:
+                    return entity  # "Cruz" of "Ted Cruz", a mention the recogniser missed
+        entity_id = local_id(etype, text)
+        for entity in self.entities:
+            if entity.id == entity_id:
+                return entity
+        if entity_id not in self.new:
+            self.new[entity_id] = Entity(
+                id=entity_id, name=text, type=etype, salience=0.0, mentions=[]
+            )
+            if etype is EntityType.PER:
+                self.pronouns.add(start, end, self.new[entity_id])
+        return self.new[entity_id]
 
     # -- speakers -----------------------------------------------------------------------------
     def _left_speaker(
@@ -153,6 +258,8 @@ class SpeakerFinder:
         stop = s_end
         for pattern in (",", ".", ";", "“", '"', "«", " who ", " in ", " on "):
             k = body.find(pattern, cue_end, stop)
+            while pattern == "." and k > cue_end and is_abbreviation(body, cue_end, k + 1):
+                k = body.find(pattern, k + 1, stop)  # "said Mr. Lee", "said C. J. Lee"
             if k > cue_end:
                 stop = k
         text = body[cue_end:stop]
@@ -198,12 +305,14 @@ class SpeakerFinder:
         kind = PRONOUNS[pronoun]
         if kind == "ANY":
             return None
-        wanted = EntityType.PER if kind == "PER" else EntityType.ORG
+        if kind == "PER":
+            previous = self.previous if self.previous and self.previous[0] < pos else None
+            return self.pronouns.resolve(pos, pronoun, previous)
         k = bisect_right(self.mention_starts, pos) - 1
         while k >= 0:
             _m_start, m_end, entity = self.mentions[k]
-            if m_end <= pos and entity.type is wanted:
-                if wanted is EntityType.ORG and pos - m_end > 400:
+            if m_end <= pos and entity.type is EntityType.ORG:
+                if pos - m_end > 400:
                     return None
                 return entity
             k -= 1
