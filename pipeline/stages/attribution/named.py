@@ -12,179 +12,40 @@ from pipeline.models import Entity, EntityType
 from pipeline.text.folding import fold
 from pipeline.text.titles import TITLES
 
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
 _NAME_WORD = re.compile(r"(?:[A-Z][a-z]*\.|(?:Mc|Mac|O['\u2019])?[A-Z][a-z'\u2019-]+)$")
 _PARTICLES = frozenset(["de", "da", "van", "von", "der", "bin", "al", "del", "la", "le", "du"])
 _ACRONYM = re.compile(r"[A-Z]{2,6}$")
-_NOT_NAMES = frozenset(
-    [
-        "officials",
-        "police",
-        "democrats",
-        "republicans",
-        "critics",
-        "experts",
-        "analysts",
-        "authorities",
-        "prosecutors",
-        "investigators",
-        "researchers",
-        "scientists",
-        "doctors",
-        "witnesses",
-        "residents",
-        "supporters",
-        "opponents",
-        "voters",
-        "sources",
-        "organizers",
-        "protesters",
-        "lawmakers",
-        "leaders",
-        "observers",
-        "economists",
-        "officers",
-        "students",
-        "parents",
-        "teachers",
-        "workers",
-        "members",
-        "others",
-        "some",
-        "many",
-        "both",
-        "all",
-        "most",
-        "several",
-        "few",
-        "reports",
-        "documents",
-        "records",
-        "polls",
-        "studies",
-        "data",
-        "figures",
-        "statistics",
-        "americans",
-        "aides",
-        "advisers",
-        "staff",
-        "people",
-        "everyone",
-        "nobody",
-        "monday",
-        "tuesday",
-        "wednesday",
-        "thursday",
-        "friday",
-        "saturday",
-        "sunday",
-        "january",
-        "february",
-        "march",
-        "april",
-        "may",
-        "june",
-        "july",
-        "august",
-        "september",
-        "october",
-        "november",
-        "december",
-        "god",
-    ]
+_NOT_NAMES = _words(
+    "officials police democrats republicans critics experts analysts authorities "
+    "prosecutors investigators researchers scientists doctors witnesses residents "
+    "supporters opponents voters sources organizers protesters lawmakers leaders "
+    "observers economists officers students parents teachers workers members others some "
+    "many both all most several few reports documents records polls studies data figures "
+    "statistics americans aides advisers staff people everyone nobody monday tuesday "
+    "wednesday thursday friday saturday sunday january february march april may june july "
+    "august september october november december god"
 )
 _WEAK = re.compile(r"(?:[A-Z].*[A-Z]|\d)")  # "WeWork", "iPhone7": brands, not people
 _ON = re.compile(r"\b(?:on|via|at)\s+$")
 
-ORG_NOUNS = frozenset(
-    [
-        "union",
-        "ministry",
-        "department",
-        "company",
-        "firm",
-        "agency",
-        "commission",
-        "committee",
-        "council",
-        "party",
-        "group",
-        "bank",
-        "government",
-        "administration",
-        "board",
-        "court",
-        "office",
-        "organization",
-        "organisation",
-        "association",
-        "network",
-        "newspaper",
-        "paper",
-        "magazine",
-        "broadcaster",
-        "station",
-        "channel",
-        "club",
-        "team",
-        "university",
-        "school",
-        "hospital",
-        "army",
-        "military",
-        "foundation",
-        "institute",
-        "center",
-        "centre",
-        "coalition",
-        "alliance",
-        "federation",
-        "league",
-        "authority",
-        "service",
-        "bureau",
-        "corporation",
-        "website",
-        "outlet",
-        "publication",
-        "airline",
-        "carrier",
-        "retailer",
-        "maker",
-        "manufacturer",
-        "developer",
-        "studio",
-        "church",
-        "embassy",
-        "regulator",
-        "watchdog",
-        "fund",
-        "charity",
-        "campaign",
-        "startup",
-    ]
+ORG_NOUNS = _words(
+    "union ministry department company firm agency commission committee council party "
+    "group bank government administration board court office organization organisation "
+    "association network newspaper paper magazine broadcaster station channel club team "
+    "university school hospital army military foundation institute center centre "
+    "coalition alliance federation league authority service bureau corporation website "
+    "outlet publication airline carrier retailer maker manufacturer developer studio "
+    "church embassy regulator watchdog fund charity campaign startup"
 )
 """Nouns of "the X said" that name an organisation of the article."""
-_GENERIC = frozenset(
-    [
-        "company",
-        "firm",
-        "bank",
-        "retailer",
-        "airline",
-        "carrier",
-        "maker",
-        "manufacturer",
-        "developer",
-        "startup",
-        "broadcaster",
-        "newspaper",
-        "paper",
-        "outlet",
-        "website",
-        "network",
-        "group",
-    ]
+_GENERIC = _words(
+    "company firm bank retailer airline carrier maker manufacturer developer startup "
+    "broadcaster newspaper paper outlet website network group"
 )
 """Of those, the ones that stand for the organisation just named, whatever its name."""
 GENERIC_REACH = 600
@@ -251,7 +112,7 @@ def org_of_phrase(
     k = bisect_right(starts, start) - 1
     nearest: Entity | None = None
     while k >= 0:
-        m_start, m_end, entity = mentions[k]
+        _m_start, m_end, entity = mentions[k]
         k -= 1
         if entity.type is not EntityType.ORG or m_end > start:
             continue
