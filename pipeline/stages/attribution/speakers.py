@@ -3,6 +3,7 @@ names the recogniser missed made entities; the speakers' phrases become mentions
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,6 +28,8 @@ from pipeline.stages.attribution.pronouns import PronounResolver
 from pipeline.text.sentences import is_abbreviation
 from pipeline.text.titles import TITLES, TitleResolver
 
+_POST_HEAD = re.compile(r"\s(?:of|from|at|in|for|with|who|whose|on)\s")
+_SPEAKING = (EntityType.PER, EntityType.ORG)
 _LEADING = frozenset(["the", "a", "an", "mr.", "mrs.", "ms.", "dr.", "mr", "mrs", "ms", "dr"])
 
 
@@ -189,8 +192,7 @@ class SpeakerFinder:
             return None
         if head.endswith("ly") and head[0].islower():
             return None
-        entity = self._entity_in(start, b) or self.titles.resolve(start, b)
-        return Speaker(start, b, entity)
+        return self._phrase(start, b)
 
     def _appositive_subject(
         self, s_start: int, comma: int, quotes: Sequence[Mark]
@@ -276,8 +278,7 @@ class SpeakerFinder:
             return Speaker(start, start + len(first), self._resolve_pronoun(start, first.lower()))
         if first[0].islower() and first.lower() not in DETERMINERS:
             return None
-        entity = self._entity_in(start, end) or self.titles.resolve(start, end)
-        return Speaker(start, end, entity)
+        return self._phrase(start, end)
 
     def _mention_at(self, a: int, b: int) -> tuple[int, int, Entity] | None:
         k = bisect_right(self.mention_starts, a) - 1
@@ -288,18 +289,25 @@ class SpeakerFinder:
             k -= 1
         return None
 
-    def _entity_in(self, start: int, end: int) -> Entity | None:
-        best: Entity | None = None
+    def _phrase(self, start: int, end: int) -> Speaker:
+        """A noun phrase as speaker: the person or organisation named at its head (a mention
+        that ends the phrase, or its part before "of", "from", ...: "spokesman Jo Lee", "Jo
+        Lee of the union"), else the person a title phrase names; "Lee's spokesman" or "an
+        Acme official" is neither Lee nor Acme."""
+        cut = _POST_HEAD.search(self.body, start, end)
+        head_end = cut.start() if cut else end
+        while head_end > start and self.body[head_end - 1] in " ,":
+            head_end -= 1
+        best: tuple[int, int, Entity] | None = None
         for m_start, m_end, entity in self.mentions:
-            if m_start >= end:
+            if m_start >= head_end:
                 break
-            if m_end <= start:
-                continue
-            if entity.type is EntityType.PER or (
-                entity.type is EntityType.ORG and (best is None or best.type is not EntityType.PER)
-            ):
-                best = entity
-        return best
+            fits = m_start >= start and m_end == head_end and entity.type in _SPEAKING
+            if fits and (best is None or entity.type is EntityType.PER):
+                best = (m_start, m_end, entity)
+        if best is not None:
+            return Speaker(*best)
+        return Speaker(start, end, self.titles.resolve(start, end))
 
     def _resolve_pronoun(self, pos: int, pronoun: str) -> Entity | None:
         kind = PRONOUNS[pronoun]
