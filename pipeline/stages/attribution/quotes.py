@@ -119,6 +119,7 @@ class _Finder(SpeakerFinder):
         previous_group: tuple[int, Speaker | None, str | None] | None = None
         pending_colon: tuple[Speaker | None, str] | None = None
         open_quote = False
+        spoken_before: tuple[int, Speaker | None, str | None] | None = None
         for p_start, p_end in find_paragraphs(body):
             marks = pair_marks(body, p_start, p_end)
             if marks and open_quote and marks[0].start - 2 <= first_char(body, p_start):
@@ -126,7 +127,7 @@ class _Finder(SpeakerFinder):
             open_quote = bool(marks) and marks[-1].open_ended
             sentences = split_sentences(body, p_start, p_end, marks)
             last_attributed: tuple[int, Speaker | None, str | None] | None = None
-            for s_start, s_end in sentences:
+            for index, (s_start, s_end) in enumerate(sentences):
                 in_sentence = [m for m in marks if s_start <= m.start and m.end <= s_end]
                 result = self._sentence(s_start, s_end, in_sentence)
                 if result is not None:
@@ -145,6 +146,12 @@ class _Finder(SpeakerFinder):
                 elif pending_colon is not None:
                     self.group += 1
                     source = (self.group, pending_colon[0], pending_colon[1])
+                elif (after := self._attributed_after(sentences[index + 1 :])) is not None:
+                    self.group += 1  # '"No." Lee said.', split after the quote
+                    source = (self.group, after[0], after[1])
+                elif spoken_before is not None:
+                    # a paragraph of quotes after 'Lee said, "...".': Lee's words go on
+                    source = spoken_before
                 if source is None:
                     self.group += 1
                     source = (self.group, None, None)
@@ -152,6 +159,11 @@ class _Finder(SpeakerFinder):
                     self._emit(m.start, m.end, True, source[2], source[1], source[0])
                 last_attributed = source
             pending_colon = None
+            spoken_before = None
+            if last_attributed is not None and any(
+                a.direct and a.group == last_attributed[0] for a in self.out[-3:]
+            ):
+                spoken_before = last_attributed
             if last_attributed is not None:
                 previous_group = last_attributed
             elif not marks:
@@ -161,6 +173,23 @@ class _Finder(SpeakerFinder):
                 pending_colon = colon
         self.out.sort(key=lambda a: a.start)
         return self.out
+
+    def _attributed_after(
+        self, rest: Sequence[tuple[int, int]]
+    ) -> tuple[Speaker | None, str] | None:
+        """The speaker and cue of a quote that a sentence of its own attributes after it
+        ("Lee said." or "said Lee, ..."), when the sentence splitter cut after the quote."""
+        if not rest:
+            return None
+        s_start, s_end = rest[0]
+        for cue_start, cue_end, lemma in find_cues(self.body, s_start, s_end):
+            if lemma == "according to" or nwords(self.body, s_start, cue_start) > 4:
+                return None
+            speaker = self._left_speaker(s_start, cue_start) or (
+                self._right_speaker(cue_end, s_end, ()) if cue_start == s_start else None
+            )
+            return (self.complete(speaker), lemma) if speaker is not None else None
+        return None
 
     def _colon_intro(self, p_start: int, p_end: int) -> tuple[Speaker | None, str] | None:
         text = self.body[p_start:p_end].rstrip()
