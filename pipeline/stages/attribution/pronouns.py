@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from enum import IntEnum
 
 from pipeline.models import Entity, EntityType
+from pipeline.stages.attribution.named import person_like
 from pipeline.text.sentences import Sentences
 
 
@@ -130,13 +131,16 @@ class PronounResolver:
         body: str,
         mentions: Sequence[tuple[int, int, Entity]],
         quoted: Sequence[tuple[int, int]],
+        sentences: Sentences | None = None,
     ) -> None:
         self.body = body
-        self.people = [m for m in mentions if m[2].type is EntityType.PER]
+        self.people = [
+            m for m in mentions if m[2].type is EntityType.PER and person_like(body, m[2])
+        ]
         self.starts = [m[0] for m in self.people]
         self.quoted = list(quoted)
         self.quote_starts = [q[0] for q in self.quoted]
-        self.sentences = Sentences.of(body)
+        self.sentences = sentences if sentences is not None else Sentences.of(body)
         self.gender = genders(body, list({id(m[2]): m[2] for m in self.people}.values()))
 
     def add(self, start: int, end: int, entity: Entity) -> None:
@@ -153,11 +157,17 @@ class PronounResolver:
         return gender is None or self.gender.get(entity.id, gender) == gender
 
     def resolve(
-        self, pos: int, pronoun: str, previous: tuple[int, Entity] | None = None
+        self,
+        pos: int,
+        pronoun: str,
+        previous: tuple[int, Entity] | None = None,
+        *,
+        anywhere: bool = True,
     ) -> Entity | None:
         """The person ``pronoun`` at ``pos`` refers to. ``previous``: where the last speaker
         before ``pos`` spoke and who it was; it wins when it fits and no other fitting person
-        was named outside quotes since."""
+        was named outside quotes since. ``anywhere``: with nobody fitting within
+        :data:`SENTENCE_REACH`, the nearest fitting person named before."""
         gender = PRONOUN_GENDER.get(pronoun)
         s_index = self.sentences.index(pos)
         floor = self.sentences.spans[max(0, s_index - SENTENCE_REACH)][0]
@@ -178,6 +188,8 @@ class PronounResolver:
             return next(m[2] for m in outside if m[0] >= s_start)
         if candidates:
             return candidates[-1][2]
+        if not anywhere:
+            return None
         k = bisect_right(self.starts, pos) - 1
         while k >= 0:
             _m_start, m_end, entity = self.people[k]

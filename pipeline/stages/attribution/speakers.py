@@ -17,12 +17,11 @@ from pipeline.stages.attribution.cues import (
     SKIP_BEFORE_CUE,
     TOKEN,
 )
-from pipeline.stages.attribution.marks import Mark, find_paragraphs, pair_marks
+from pipeline.stages.attribution.marks import Mark, quoted_spans
 from pipeline.stages.attribution.named import (
     local_id,
     name_type,
     org_of_phrase,
-    person_like,
 )
 from pipeline.stages.attribution.pronouns import PronounResolver
 from pipeline.text.sentences import is_abbreviation
@@ -52,11 +51,7 @@ class SpeakerFinder:
         self.mentions = spans
         self.mention_starts = [s[0] for s in spans]
         self.titles = TitleResolver(body, spans, kb)
-        quoted = sorted(
-            (m.start, m.end) for p in find_paragraphs(body) for m in pair_marks(body, *p)
-        )
-        people = [s for s in spans if s[2].type is not EntityType.PER or person_like(body, s[2])]
-        self.pronouns = PronounResolver(body, people, quoted)
+        self.pronouns = PronounResolver(body, spans, quoted_spans(body))
         self.previous: tuple[int, Entity] | None = None
         """Where the last speaker attributed spoke, and who it was."""
         self.added: dict[str, list[Mention]] = {}
