@@ -30,7 +30,8 @@ _NOT_NAMES = _words(
     "wednesday thursday friday saturday sunday january february march april may june july "
     "august september october november december god"
 )
-_WEAK = re.compile(r"(?:[A-Z].*[A-Z]|\d)")  # "WeWork", "iPhone7": brands, not people
+# "WeWork", "YouTube", "iPhone7": brands, not people ("McCain", "DeSantis" are)
+_BRAND = re.compile(r"^(?!Mc|Mac|De|Di|Du|La|Le|Van|O['\u2019])\w*[a-z][A-Z]|\d")
 _ON = re.compile(r"\b(?:on|via|at)\s+$")
 
 ORG_NOUNS = _words(
@@ -83,7 +84,7 @@ def person_like(body: str, entity: Entity) -> bool:
     person ("WeWork", "on Instagram")."""
     if len(entity.name.split()) > 1:
         return True
-    if _WEAK.search(entity.name[1:]):
+    if _BRAND.search(entity.name):
         return False
     return not any(_ON.search(body, max(0, m.start - 5), m.start) for m in entity.mentions)
 

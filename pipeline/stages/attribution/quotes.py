@@ -249,7 +249,11 @@ class _Finder(SpeakerFinder):
         if lemma != "according to":
             left = self._left_speaker(s_start, cue_start, quotes)
         right = None
-        if left is None:
+        if left is not None and left.entity is None and body[left.end : cue_start].strip() == ",":
+            # "The clinic opens in May, said Ted Marlow.": the clause is no speaker
+            right = self._right_speaker(cue_end, s_end, quotes)
+            left = None if right is not None else left
+        elif left is None:
             right = self._right_speaker(cue_end, s_end, quotes)
         speaker = left or right
         if speaker is None:
