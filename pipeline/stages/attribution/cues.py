@@ -91,6 +91,14 @@ AFTER_CUE = re.compile(
     r"statement|interview|speech|rally|news\s+conference))(?:\s+(?:morning|afternoon|evening|"
     r"night))?)*,?\s*"
 )
+TIME_BEFORE_CUE = re.compile(
+    r"(?:,\s*|\s+)(?:(?:on|late|early)\s+)?(?:"
+    + _WEEKDAYS
+    + r"|yesterday|today|tonight|last\s+(?:week|month|year|night)|"
+    r"this\s+(?:week|month|year|morning|afternoon|evening)|earlier\s+this\s+(?:week|month|year)"
+    r")(?:\s+(?:morning|afternoon|evening|night))?\s*,?\s*$"
+)
+"""A time between a speaker and the cue: "Lee on Thursday said", "Lee, last week, said"."""
 THAT = re.compile(r"that\b\s*")
 # "said during a rally in Michigan that ...": a prepositional phrase before "that".
 PP_THAT = re.compile(

@@ -15,6 +15,7 @@ from pipeline.stages.attribution.cues import (
     NP_STOP,
     PRONOUNS,
     SKIP_BEFORE_CUE,
+    TIME_BEFORE_CUE,
     TOKEN,
 )
 from pipeline.stages.attribution.marks import Mark, quoted_spans
@@ -146,6 +147,9 @@ class SpeakerFinder:
         self, s_start: int, cue_start: int, quotes: Sequence[Mark] = ()
     ) -> Speaker | None:
         body = self.body
+        time = TIME_BEFORE_CUE.search(body, s_start, cue_start)
+        if time is not None and time.start() > s_start:
+            cue_start = time.start()
         tokens = [(m.start(), m.end()) for m in TOKEN.finditer(body, s_start, cue_start)]
         i = len(tokens) - 1
         while i >= 0 and body[tokens[i][0] : tokens[i][1]].lower() in SKIP_BEFORE_CUE:
@@ -197,6 +201,9 @@ class SpeakerFinder:
         body = self.body
         if any(m.start <= comma <= m.end + 1 for m in quotes):
             return None
+        subject = self._leading_name(s_start, comma, quotes)
+        if subject is not None:
+            return subject
         lo = comma + 1
         for _ in range(2):
             k = body.rfind(",", s_start, lo - 1)
@@ -229,6 +236,29 @@ class SpeakerFinder:
             return None
         orgs = [f for f in found if f[0] < head_end]
         return Speaker(head_start, head_end, orgs[0][2] if orgs else None)
+
+    def _leading_name(self, s_start: int, comma: int, quotes: Sequence[Mark]) -> Speaker | None:
+        """``Jo Lee, 67, a retired nurse in Leeds, Pa., said``: the person named by the
+        sentence's first chunk (after a quote that opens it), however many chunks follow."""
+        body = self.body
+        lo = max([s_start, *(m.end + 1 for m in quotes if m.end < comma)])
+        while lo < comma and (body[lo].isspace() or body[lo] in ",'\"”»"):
+            lo += 1
+        end = body.find(",", lo, comma)
+        if end < 0:
+            return None
+        for m_start, m_end, entity in self.mentions:
+            if m_start >= end:
+                break
+            lead = body[lo:m_start].split()
+            if (
+                m_start >= lo
+                and m_end == end
+                and entity.type is EntityType.PER
+                and all(w[0].isupper() for w in lead)
+            ):
+                return Speaker(m_start, m_end, entity)
+        return None
 
     def _sentence_subject(
         self, s_start: int, before: int, quotes: Sequence[Mark]
