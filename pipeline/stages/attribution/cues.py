@@ -75,7 +75,7 @@ SKIP_BEFORE_CUE = _wordset(
 )
 NP_STOP = _wordset(
     "that which who whom whose and but or because while when if as since after before than so "
-    "where what how why not been be being is are was were has have had do does did to for in "
+    "where what how why not been be being is are was were has have had do does did to for in yet "
     "on at by with from about into over under against this these those said says told"
 )
 DETERMINERS = _wordset("the a an his her their its our my one some many several two")

@@ -30,6 +30,8 @@ from pipeline.text.titles import TITLES, TitleResolver
 
 _POST_HEAD = re.compile(r"\s(?:of|from|at|in|for|with|who|whose|on)\s")
 _SPEAKING = (EntityType.PER, EntityType.ORG)
+_BEFORE_TITLE = frozenset(["former", "retired", "longtime", "veteran", "late", "then", "fellow"])
+"""Words that may open a speaker after the cue: "said former Gov. Jo Lee"."""
 _LEADING = frozenset(["the", "a", "an", "mr.", "mrs.", "ms.", "dr.", "mr", "mrs", "ms", "dr"])
 
 
@@ -301,7 +303,7 @@ class SpeakerFinder:
             if len(body[start:end].split()) > 1:
                 return None
             return Speaker(start, start + len(first), self._resolve_pronoun(start, first.lower()))
-        if first[0].islower() and first.lower() not in DETERMINERS:
+        if first[0].islower() and first not in DETERMINERS and first not in _BEFORE_TITLE:
             return None
         return self._phrase(start, end)
 
