@@ -144,6 +144,10 @@ _TRAILING = re.compile(
     r"(?:\s+[A-Z][\w.]*)*)\s+)?(?:also\s+)?(?:[a-z]+ed|said|says|told)\b"
     # a participle clause: ", implicitly putting ...", ", forcing them ..."
     r"|,\s+(?:[a-z]+ly\s+)?(?!including\b|according\b)[a-z]+ing\b"
+    # a contrast the speaker is not said to make: ", while 9 percent ..."
+    r"|,\s+(?:while|whereas|however)\b"
+    # a second verb of saying: "... and tells the crowd he ...", "and more than half said"
+    r"|,?\s+(?:and|but)\s+(?:[\w.'\u2019-]+\s+){0,5}?(?:" + _CUE_ALT + r")\b"
 )
 
 
