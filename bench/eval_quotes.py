@@ -41,13 +41,12 @@ import orjson
 
 from pipeline.enrich import Enricher
 from pipeline.models import EnrichedEvent, Entity, EntityType, RawRecord
-from pipeline.resources.kb import KnowledgeBase, default_kb
+from pipeline.resources.kb import default_kb
 from pipeline.settings import Settings
-from pipeline.stages.attribution.holders import pronoun_mentions
 from pipeline.stages.attribution.quotes import Attribution, QuotesStage
+from pipeline.stages.attribution.stance import with_mentions
 from pipeline.stages.standard import standard_stages
-from pipeline.text.sentences import Sentences
-from pipeline.text.titles import TITLES, title_mentions
+from pipeline.text.titles import TITLES
 
 SAY_CUES = re.compile(
     r"^(?:(?:has|have|had|would|will|also|later)\s+)*(?:"
@@ -315,22 +314,6 @@ def score(docs: list[Doc], threshold: float) -> dict[str, float]:
     }
 
 
-def with_stance_mentions(event: EnrichedEvent, kb: KnowledgeBase) -> EnrichedEvent:
-    """``event`` with the pronoun and title mentions the stance stage would add to its
-    entities (all the scoring reads of that stage), without running its model."""
-    body, entities = event.body, event.entities
-    pronouns = pronoun_mentions(body, entities, Sentences.of(body))
-    titles = title_mentions(body, entities, kb)
-    merged = []
-    for entity in entities:
-        extra = pronouns.get(entity.id, []) + titles.get(entity.id, [])
-        if extra:
-            mentions = sorted([*entity.mentions, *extra], key=lambda m: m.start)
-            entity = entity.model_copy(update={"mentions": mentions})
-        merged.append(entity)
-    return event.model_copy(update={"entities": merged})
-
-
 def in_holdout(name: str) -> bool:
     """The fixed half of a split set aside from tuning: by a hash of the article's name."""
     return hashlib.sha256(name.encode()).digest()[0] % 2 == 0
@@ -391,7 +374,9 @@ def main() -> None:
     if len(events) != len(names):
         sys.exit(f"{len(names) - len(events)} articles were not enriched")
     if args.no_sentiment:
-        events = [with_stance_mentions(e, kb) for e in events]
+        events = [
+            e.model_copy(update={"entities": with_mentions(e.body, e.entities, kb)}) for e in events
+        ]
     shifted = sum(not t.startswith(e.body) for e, t in zip(events, texts, strict=True))
     ours = [predictions(e, _Recording.found[e.body]) for e in events]
     base = [baseline(e) for e in events]

@@ -5,24 +5,13 @@ entities built by hand (the recogniser is not under test)."""
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
-from pipeline.models import Entity, EntityType, Mention, Quote
+from pipeline.models import Entity, EntityType, Quote
 from pipeline.stages.attribution.quotes import attribute, quotes_of
+from tests.stages.attribution.test_quotes import entity, one
 
 PER, ORG = EntityType.PER, EntityType.ORG
-
-
-def entity(body: str, id_: str, name: str, type_: EntityType, *forms: str) -> Entity:
-    mentions: list[Mention] = []
-    for form in (name, *forms):
-        for m in re.finditer(rf"\b{re.escape(form)}\b", body):
-            if not any(x.start <= m.start() < x.end for x in mentions):
-                mentions.append(Mention(start=m.start(), end=m.end(), text=form, type=type_))
-    mentions.sort(key=lambda x: x.start)
-    return Entity(id=id_, name=name, type=type_, salience=0.5, mentions=mentions)
 
 
 def run(body: str, *entities: Entity) -> tuple[list[Quote], dict[str, Entity]]:
@@ -35,12 +24,6 @@ def run(body: str, *entities: Entity) -> tuple[list[Quote], dict[str, Entity]]:
     for q in quotes:
         assert q.speaker_id is None or q.speaker_id in by_id
     return quotes, by_id
-
-
-def one(quotes: list[Quote], fragment: str) -> Quote:
-    hits = [q for q in quotes if fragment in q.text]
-    assert len(hits) == 1, (fragment, quotes)
-    return hits[0]
 
 
 def test_a_name_the_recogniser_missed_becomes_a_person_of_the_event() -> None:
