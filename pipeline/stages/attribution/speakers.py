@@ -75,19 +75,22 @@ class SpeakerFinder:
 
     def spoke(self, speaker: Speaker) -> None:
         """``speaker`` is attributed a quote: its phrase becomes a mention of its entity
-        (unless it overlaps a mention) and it is the last speaker."""
+        (unless it overlaps a mention the recogniser found; a new entity's name always does)
+        and it is the last speaker."""
         entity = speaker.entity
         if entity is None:
             return
         self.previous = (speaker.start, entity)
         start, end = speaker.start, speaker.end
-        k = bisect_right(self.mention_starts, end) - 1
-        while k >= 0 and self.mentions[k][1] > start - 200:
-            if self.mentions[k][0] < end and start < self.mentions[k][1]:
-                return
-            k -= 1
-        own = self.added.setdefault(entity.id, []) if entity.id not in self.new else None
-        known = own if own is not None else self.new[entity.id].mentions
+        if entity.id in self.new:
+            known = self.new[entity.id].mentions
+        else:
+            k = bisect_right(self.mention_starts, end) - 1
+            while k >= 0 and self.mentions[k][1] > start - 200:
+                if self.mentions[k][0] < end and start < self.mentions[k][1]:
+                    return
+                k -= 1
+            known = self.added.setdefault(entity.id, [])
         if any(m.start < end and start < m.end for m in known):
             return
         known.append(Mention(start=start, end=end, text=self.body[start:end], type=entity.type))

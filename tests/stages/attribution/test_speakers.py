@@ -121,3 +121,12 @@ def test_a_quote_on_its_own_takes_the_attribution_next_to_it(body: str) -> None:
     rasmussen = entity(body, "local:ida-rasmussen", "Ida Rasmussen", PER)
     quotes, _ = run(body, rasmussen)
     assert one(quotes, "will not move").speaker_id == rasmussen.id
+
+
+def test_a_new_speaker_keeps_its_mention_over_a_wrongly_typed_part() -> None:
+    body = "Jo Lee Marsh said the ferry would run again in June."
+    marsh = entity(body, "local:loc:lee-marsh", "Lee Marsh", EntityType.LOC)  # a slip
+    quotes, by_id = run(body, marsh)
+    quote = one(quotes, "ferry would run")
+    assert quote.speaker == "Jo Lee Marsh"
+    assert [m.text for m in by_id[quote.speaker_id or ""].mentions] == ["Jo Lee Marsh"]
