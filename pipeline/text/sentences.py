@@ -107,7 +107,7 @@ def split_range(
     inside a span of ``keep_together`` (such as a quotation)."""
     spans: list[tuple[int, int]] = []
     for match in _END.finditer(text, start, end):
-        if text[match.start()] == "." and _is_abbreviation(text, start, match.start() + 1):
+        if text[match.start()] == "." and is_abbreviation(text, start, match.start() + 1):
             continue
         if any(a <= match.start() and match.end() < b for a, b in keep_together):
             continue
@@ -117,7 +117,9 @@ def split_range(
     return spans
 
 
-def _is_abbreviation(text: str, start: int, dot_end: int) -> bool:
+def is_abbreviation(text: str, start: int, dot_end: int) -> bool:
+    """Whether the period ending at ``dot_end`` ends an abbreviation ("Mr.", "U.S.", an
+    initial), looking no further back than ``start``."""
     word = _LAST_WORD.search(text, max(start, dot_end - 24), dot_end)
     if word is None:
         return False

@@ -75,7 +75,7 @@ SKIP_BEFORE_CUE = _wordset(
 )
 NP_STOP = _wordset(
     "that which who whom whose and but or because while when if as since after before than so "
-    "where what how why not been be being is are was were has have had do does did to for in "
+    "where what how why not been be being is are was were has have had do does did to for in yet "
     "on at by with from about into over under against this these those said says told"
 )
 DETERMINERS = _wordset("the a an his her their its our my one some many several two")
@@ -91,6 +91,14 @@ AFTER_CUE = re.compile(
     r"statement|interview|speech|rally|news\s+conference))(?:\s+(?:morning|afternoon|evening|"
     r"night))?)*,?\s*"
 )
+TIME_BEFORE_CUE = re.compile(
+    r"(?:,\s*|\s+)(?:(?:on|late|early)\s+)?(?:"
+    + _WEEKDAYS
+    + r"|yesterday|today|tonight|last\s+(?:week|month|year|night)|"
+    r"this\s+(?:week|month|year|morning|afternoon|evening)|earlier\s+this\s+(?:week|month|year)"
+    r")(?:\s+(?:morning|afternoon|evening|night))?\s*,?\s*$"
+)
+"""A time between a speaker and the cue: "Lee on Thursday said", "Lee, last week, said"."""
 THAT = re.compile(r"that\b\s*")
 # "said during a rally in Michigan that ...": a prepositional phrase before "that".
 PP_THAT = re.compile(
@@ -136,6 +144,10 @@ _TRAILING = re.compile(
     r"(?:\s+[A-Z][\w.]*)*)\s+)?(?:also\s+)?(?:[a-z]+ed|said|says|told)\b"
     # a participle clause: ", implicitly putting ...", ", forcing them ..."
     r"|,\s+(?:[a-z]+ly\s+)?(?!including\b|according\b)[a-z]+ing\b"
+    # a contrast the speaker is not said to make: ", while 9 percent ..."
+    r"|,\s+(?:while|whereas|however)\b"
+    # a second verb of saying: "... and tells the crowd he ...", "and more than half said"
+    r"|,?\s+(?:and|but)\s+(?:[\w.'\u2019-]+\s+){0,5}?(?:" + _CUE_ALT + r")\b"
 )
 
 

@@ -17,51 +17,42 @@ from pipeline.models import (
     Stance,
     polarity,
 )
+from pipeline.stages.attribution.marks import quoted_spans
+from pipeline.stages.attribution.pronouns import PronounResolver
 from pipeline.text.sentences import Sentences
 
 AUTHOR = "author"
 """The holder of the stances in the article's own voice."""
 
-_PRONOUN = re.compile(r"\b(?:(he|him|his|himself)|(she|her|hers|herself))\b", re.IGNORECASE)
-_PRONOUN_REACH = 2
-"""A pronoun resolves to a person named in the same or this many previous sentences."""
-_HONORIFIC = re.compile(r"\b(?:(Mr)|(Mrs|Ms|Miss))\.?\s+$")
+_PRONOUN = re.compile(r"\b(?:he|him|his|himself|she|her|hers|herself)\b", re.IGNORECASE)
 
 
 def pronoun_mentions(
     body: str, entities: Sequence[Entity], spans: Sentences
 ) -> dict[str, list[Mention]]:
-    """Pronouns resolved to the nearest person mentioned before them within reach, skipping
-    people whose honorific ("Mr", "Mrs", "Ms") says the pronoun cannot be theirs."""
-    people = sorted(
-        ((m.start, m.end, e.id) for e in entities if e.type is EntityType.PER for m in e.mentions),
+    """Personal pronouns resolved to a person of their gender named in the same or the
+    previous :data:`~pipeline.stages.attribution.pronouns.SENTENCE_REACH` sentences (see
+    :class:`~pipeline.stages.attribution.pronouns.PronounResolver`), keyed by entity id; a
+    pronoun that already is a mention (a speaker's "he" the quotes stage resolved) is left
+    as it is."""
+    mentions = sorted(
+        ((m.start, m.end, e) for e in entities for m in e.mentions), key=lambda m: m[:2]
     )
-    if not people:
+    if not any(e.type is EntityType.PER for e in entities):
         return {}
-    gender: dict[str, int] = {}
-    for start, _, entity_id in people:
-        honorific = _HONORIFIC.search(body, max(0, start - 6), start)
-        if honorific is not None:
-            gender.setdefault(entity_id, 1 if honorific.group(1) else 2)
-    starts = [p[0] for p in people]
+    resolver = PronounResolver(body, mentions, quoted_spans(body), spans)
+    taken = {(m[0], m[1]) for m in mentions}
     found: dict[str, list[Mention]] = defaultdict(list)
     for match in _PRONOUN.finditer(body):
-        pronoun = 1 if match.group(1) else 2
-        floor = spans.spans[max(0, spans.index(match.start()) - _PRONOUN_REACH)][0]
-        k = bisect_right(starts, match.start()) - 1
-        while k >= 0 and people[k][0] >= floor:
-            start, end, entity_id = people[k]
-            if end <= match.start() and gender.get(entity_id, pronoun) == pronoun:
-                found[entity_id].append(
-                    Mention(
-                        start=match.start(),
-                        end=match.end(),
-                        text=match.group(),
-                        type=EntityType.PER,
-                    )
+        if match.span() in taken:
+            continue
+        entity = resolver.resolve(match.start(), match.group().lower(), anywhere=False)
+        if entity is not None:
+            found[entity.id].append(
+                Mention(
+                    start=match.start(), end=match.end(), text=match.group(), type=EntityType.PER
                 )
-                break
-            k -= 1
+            )
     return found
 
 

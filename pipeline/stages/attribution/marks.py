@@ -71,6 +71,11 @@ def pair_marks(body: str, start: int, end: int) -> list[Mark]:
     return marks
 
 
+def quoted_spans(body: str) -> list[tuple[int, int]]:
+    """The content spans of every quotation of ``body``, in order."""
+    return sorted((m.start, m.end) for p in find_paragraphs(body) for m in pair_marks(body, *p))
+
+
 def split_sentences(body: str, start: int, end: int, marks: list[Mark]) -> list[tuple[int, int]]:
     """The sentences of one paragraph, never split inside a quotation."""
     return split_range(body, start, end, [(m.start, m.end) for m in marks])

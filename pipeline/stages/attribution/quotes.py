@@ -26,6 +26,7 @@ from pipeline.stages.attribution.cues import (
     AFTER_CUE,
     DIRECT_ONLY,
     PP_THAT,
+    PRONOUNS,
     THAT,
     find_cues,
     skip_object,
@@ -46,7 +47,7 @@ from pipeline.stages.attribution.marks import (
 from pipeline.stages.attribution.speakers import Speaker, SpeakerFinder
 from pipeline.stages.base import ArticleRecord, BatchContext, Stage
 
-__all__ = ["Attribution", "find_attributions", "find_quotes"]
+__all__ = ["Attribution", "attribute", "find_attributions", "find_quotes", "quotes_of"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +70,11 @@ def find_quotes(
 ) -> list[Quote]:
     """The quotations of ``body`` with speakers among ``entities`` (the entities stage's
     output for the same body)."""
+    return quotes_of(body, find_attributions(body, entities, kb=kb))
+
+
+def quotes_of(body: str, attributions: Sequence[Attribution]) -> list[Quote]:
+    """The published form of ``attributions``."""
     return [
         Quote(
             start=a.start,
@@ -79,7 +85,7 @@ def find_quotes(
             cue=a.cue,
             direct=a.direct,
         )
-        for a in find_attributions(body, entities, kb=kb)
+        for a in attributions
     ]
 
 
@@ -87,7 +93,18 @@ def find_attributions(
     body: str, entities: Sequence[Entity], *, kb: KnowledgeBase | None = None
 ) -> list[Attribution]:
     """Quote segments with cue, speaker span and speaker entity, in body order."""
-    return _Finder(body, entities, kb if kb is not None else default_kb()).run()
+    return attribute(body, entities, kb=kb)[0]
+
+
+def attribute(
+    body: str, entities: Sequence[Entity], *, kb: KnowledgeBase | None = None
+) -> tuple[list[Attribution], list[Entity]]:
+    """:func:`find_attributions`, and ``entities`` with the speakers' phrases ("he", "the
+    spokesman", a surname the recogniser missed) as mentions of the speakers' entities,
+    followed by the speakers the recogniser missed as new entities: every ``speaker_id`` is
+    the id of one of them."""
+    finder = _Finder(body, entities, kb if kb is not None else default_kb())
+    return finder.run(), finder.found_entities()
 
 
 class _Finder(SpeakerFinder):
@@ -102,6 +119,7 @@ class _Finder(SpeakerFinder):
         previous_group: tuple[int, Speaker | None, str | None] | None = None
         pending_colon: tuple[Speaker | None, str] | None = None
         open_quote = False
+        spoken_before: tuple[int, Speaker | None, str | None] | None = None
         for p_start, p_end in find_paragraphs(body):
             marks = pair_marks(body, p_start, p_end)
             if marks and open_quote and marks[0].start - 2 <= first_char(body, p_start):
@@ -109,7 +127,7 @@ class _Finder(SpeakerFinder):
             open_quote = bool(marks) and marks[-1].open_ended
             sentences = split_sentences(body, p_start, p_end, marks)
             last_attributed: tuple[int, Speaker | None, str | None] | None = None
-            for s_start, s_end in sentences:
+            for index, (s_start, s_end) in enumerate(sentences):
                 in_sentence = [m for m in marks if s_start <= m.start and m.end <= s_end]
                 result = self._sentence(s_start, s_end, in_sentence)
                 if result is not None:
@@ -128,6 +146,12 @@ class _Finder(SpeakerFinder):
                 elif pending_colon is not None:
                     self.group += 1
                     source = (self.group, pending_colon[0], pending_colon[1])
+                elif (after := self._attributed_after(sentences[index + 1 :])) is not None:
+                    self.group += 1  # '"No." Lee said.', split after the quote
+                    source = (self.group, after[0], after[1])
+                elif spoken_before is not None:
+                    # a paragraph of quotes after 'Lee said, "...".': Lee's words go on
+                    source = spoken_before
                 if source is None:
                     self.group += 1
                     source = (self.group, None, None)
@@ -135,6 +159,11 @@ class _Finder(SpeakerFinder):
                     self._emit(m.start, m.end, True, source[2], source[1], source[0])
                 last_attributed = source
             pending_colon = None
+            spoken_before = None
+            if last_attributed is not None and any(
+                a.direct and a.group == last_attributed[0] for a in self.out[-3:]
+            ):
+                spoken_before = last_attributed
             if last_attributed is not None:
                 previous_group = last_attributed
             elif not marks:
@@ -145,6 +174,23 @@ class _Finder(SpeakerFinder):
         self.out.sort(key=lambda a: a.start)
         return self.out
 
+    def _attributed_after(
+        self, rest: Sequence[tuple[int, int]]
+    ) -> tuple[Speaker | None, str] | None:
+        """The speaker and cue of a quote that a sentence of its own attributes after it
+        ("Lee said." or "said Lee, ..."), when the sentence splitter cut after the quote."""
+        if not rest:
+            return None
+        s_start, s_end = rest[0]
+        for cue_start, cue_end, lemma in find_cues(self.body, s_start, s_end):
+            if lemma == "according to" or nwords(self.body, s_start, cue_start) > 4:
+                return None
+            speaker = self._left_speaker(s_start, cue_start) or (
+                self._right_speaker(cue_end, s_end, ()) if cue_start == s_start else None
+            )
+            return (self.complete(speaker), lemma) if speaker is not None else None
+        return None
+
     def _colon_intro(self, p_start: int, p_end: int) -> tuple[Speaker | None, str] | None:
         text = self.body[p_start:p_end].rstrip()
         if not text.endswith(":"):
@@ -152,7 +198,7 @@ class _Finder(SpeakerFinder):
         for cue_start, cue_end, lemma in find_cues(self.body, p_start, p_start + len(text)):
             speaker = self._left_speaker(p_start, cue_start)
             if speaker is not None:
-                return speaker, lemma
+                return self.complete(speaker), lemma
             del cue_end
         return None
 
@@ -203,11 +249,16 @@ class _Finder(SpeakerFinder):
         if lemma != "according to":
             left = self._left_speaker(s_start, cue_start, quotes)
         right = None
-        if left is None:
+        if left is not None and left.entity is None and body[left.end : cue_start].strip() == ",":
+            # "The clinic opens in May, said Ted Marlow.": the clause is no speaker
+            right = self._right_speaker(cue_end, s_end, quotes)
+            left = None if right is not None else left
+        elif left is None:
             right = self._right_speaker(cue_end, s_end, quotes)
         speaker = left or right
         if speaker is None:
             return None
+        speaker = self.complete(speaker)
         cue = "according to" if lemma == "according to" else lemma
         # direct quotes next to the attribution
         big = [m for m in quotes if nwords(body, m.start, m.end) >= 1]
@@ -307,6 +358,12 @@ class _Finder(SpeakerFinder):
         if end <= start:
             return
         entity = speaker.entity if speaker is not None else None
+        name = entity.name if entity is not None else None
+        if speaker is not None:
+            self.spoke(speaker)
+            phrase = self.body[speaker.start : speaker.end]
+            if entity is None and phrase.lower() not in PRONOUNS:
+                name = phrase  # "a source", "the announcer": a speaker that is no entity
         self.out.append(
             Attribution(
                 start=start,
@@ -315,7 +372,7 @@ class _Finder(SpeakerFinder):
                 cue=cue,
                 speaker_start=speaker.start if speaker is not None else None,
                 speaker_end=speaker.end if speaker is not None else None,
-                speaker=entity.name if entity is not None else None,
+                speaker=name,
                 speaker_id=entity.id if entity is not None else None,
                 group=group,
             )
@@ -342,12 +399,20 @@ class QuotesStage(Stage):
 
     name = "quotes"
     reads = ("entities",)
-    writes = ("quotes",)
+    writes = ("quotes", "entities")
 
     def __init__(self, kb: KnowledgeBase, languages: frozenset[str] | None = None) -> None:
         super().__init__(languages)
         self.kb = kb
 
+    def attribute(
+        self, body: str, entities: Sequence[Entity]
+    ) -> tuple[list[Attribution], list[Entity]]:
+        """One article's attributions and entities (what :meth:`run` publishes)."""
+        return attribute(body, entities, kb=self.kb)
+
     def run(self, records: Sequence[ArticleRecord], batch: BatchContext) -> None:
         for record in records:
-            record.quotes = find_quotes(record.article.body, record.entities or [], kb=self.kb)
+            body = record.article.body
+            attributions, record.entities = self.attribute(body, record.entities or [])
+            record.quotes = quotes_of(body, attributions)

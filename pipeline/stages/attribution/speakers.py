@@ -1,22 +1,38 @@
-"""Speakers of quotes: the subject next to a cue, pronouns and titles resolved to people."""
+"""Speakers of quotes: the subject next to a cue, pronouns and titles resolved to people,
+names the recogniser missed made entities; the speakers' phrases become mentions."""
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from pipeline.models import Entity, EntityType
+from pipeline.models import Entity, EntityType, Mention
 from pipeline.resources.kb import KnowledgeBase
 from pipeline.stages.attribution.cues import (
     DETERMINERS,
     NP_STOP,
     PRONOUNS,
     SKIP_BEFORE_CUE,
+    TIME_BEFORE_CUE,
     TOKEN,
 )
-from pipeline.stages.attribution.marks import Mark
-from pipeline.text.titles import TitleResolver
+from pipeline.stages.attribution.marks import Mark, quoted_spans
+from pipeline.stages.attribution.named import (
+    local_id,
+    name_type,
+    org_of_phrase,
+)
+from pipeline.stages.attribution.pronouns import PronounResolver
+from pipeline.text.sentences import is_abbreviation
+from pipeline.text.titles import TITLES, TitleResolver
+
+_POST_HEAD = re.compile(r"\s(?:of|from|at|in|for|with|who|whose|on)\s")
+_SPEAKING = (EntityType.PER, EntityType.ORG)
+_BEFORE_TITLE = frozenset(["former", "retired", "longtime", "veteran", "late", "then", "fellow"])
+"""Words that may open a speaker after the cue: "said former Gov. Jo Lee"."""
+_LEADING = frozenset(["the", "a", "an", "mr.", "mrs.", "ms.", "dr.", "mr", "mrs", "ms", "dr"])
 
 
 @dataclass(slots=True)
@@ -32,17 +48,113 @@ class SpeakerFinder:
 
     def __init__(self, body: str, entities: Sequence[Entity], kb: KnowledgeBase) -> None:
         self.body = body
+        self.entities = list(entities)
         spans = [(m.start, m.end, e) for e in entities for m in e.mentions]
         spans.sort(key=lambda s: (s[0], -s[1]))
         self.mentions = spans
         self.mention_starts = [s[0] for s in spans]
         self.titles = TitleResolver(body, spans, kb)
+        self.pronouns = PronounResolver(body, spans, quoted_spans(body))
+        self.previous: tuple[int, Entity] | None = None
+        """Where the last speaker attributed spoke, and who it was."""
+        self.added: dict[str, list[Mention]] = {}
+        """Speakers' phrases ("he", "the spokesman") as new mentions, by entity id."""
+        self.new: dict[str, Entity] = {}
+        """Speakers the recogniser missed, by id."""
+
+    def found_entities(self) -> list[Entity]:
+        """The entities with the speakers' phrases among their mentions, and the new ones."""
+        out = []
+        for entity in self.entities:
+            extra = self.added.get(entity.id)
+            if extra:
+                mentions = sorted([*entity.mentions, *extra], key=lambda m: m.start)
+                entity = entity.model_copy(update={"mentions": mentions})
+            out.append(entity)
+        return out + [e for e in self.new.values() if e.mentions]
+
+    def spoke(self, speaker: Speaker) -> None:
+        """``speaker`` is attributed a quote: its phrase becomes a mention of its entity
+        (unless it overlaps a mention the recogniser found; a new entity's name always does)
+        and it is the last speaker."""
+        entity = speaker.entity
+        if entity is None:
+            return
+        self.previous = (speaker.start, entity)
+        start, end = speaker.start, speaker.end
+        if entity.id in self.new:
+            known = self.new[entity.id].mentions
+        else:
+            k = bisect_right(self.mention_starts, end) - 1
+            while k >= 0 and self.mentions[k][1] > start - 200:
+                if self.mentions[k][0] < end and start < self.mentions[k][1]:
+                    return
+                k -= 1
+            known = self.added.setdefault(entity.id, [])
+        if any(m.start < end and start < m.end for m in known):
+            return
+        known.append(Mention(start=start, end=end, text=self.body[start:end], type=entity.type))
+        known.sort(key=lambda m: m.start)
+
+    def complete(self, speaker: Speaker) -> Speaker:
+        """A speaker with no entity given one if it can be: "the ministry" the ministry
+        named before it, a name the recogniser missed a new person (or, for an acronym,
+        organisation) entity."""
+        if speaker.entity is not None:
+            return speaker
+        start, end = speaker.start, speaker.end
+        text = self.body[start:end]
+        if text.lower() in PRONOUNS:
+            return speaker
+        org = org_of_phrase(self.body, start, end, self.mentions, self.mention_starts)
+        if org is not None:
+            return Speaker(start, end, org)
+        words = list(TOKEN.finditer(self.body, start, end))
+        while words and (
+            words[0].group().lower() in _LEADING
+            or words[0].group()[0].islower()
+            or words[0].group().lower() in TITLES
+        ):
+            words.pop(0)
+        if not words:
+            return speaker
+        start = words[0].start()
+        for m_start, m_end, entity in self.mentions:
+            if m_start > start:
+                break
+            if (m_start, m_end) == (start, end):  # a name the recogniser typed LOC or MISC
+                return Speaker(start, end, entity)
+        etype = name_type(self.body, start, end)
+        if etype is None:
+            return speaker
+        return Speaker(start, end, self._named(start, end, etype))
+
+    def _named(self, start: int, end: int, etype: EntityType) -> Entity:
+        text = self.body[start:end]
+        if etype is EntityType.PER and len(text.split()) == 1:
+            for entity in [*self.entities, *self.new.values()]:
+                if entity.type is EntityType.PER and entity.name.split()[-1] == text:
+                    return entity  # "Cruz" of "Ted Cruz", a mention the recogniser missed
+        entity_id = local_id(etype, text)
+        for entity in self.entities:
+            if entity.id == entity_id:
+                return entity
+        if entity_id not in self.new:
+            self.new[entity_id] = Entity(
+                id=entity_id, name=text, type=etype, salience=0.0, mentions=[]
+            )
+            if etype is EntityType.PER:
+                self.pronouns.add(start, end, self.new[entity_id])
+        return self.new[entity_id]
 
     # -- speakers -----------------------------------------------------------------------------
     def _left_speaker(
         self, s_start: int, cue_start: int, quotes: Sequence[Mark] = ()
     ) -> Speaker | None:
         body = self.body
+        time = TIME_BEFORE_CUE.search(body, s_start, cue_start)
+        if time is not None and time.start() > s_start:
+            cue_start = time.start()
         tokens = [(m.start(), m.end()) for m in TOKEN.finditer(body, s_start, cue_start)]
         i = len(tokens) - 1
         while i >= 0 and body[tokens[i][0] : tokens[i][1]].lower() in SKIP_BEFORE_CUE:
@@ -84,8 +196,7 @@ class SpeakerFinder:
             return None
         if head.endswith("ly") and head[0].islower():
             return None
-        entity = self._entity_in(start, b) or self.titles.resolve(start, b)
-        return Speaker(start, b, entity)
+        return self._phrase(start, b)
 
     def _appositive_subject(
         self, s_start: int, comma: int, quotes: Sequence[Mark]
@@ -95,6 +206,9 @@ class SpeakerFinder:
         body = self.body
         if any(m.start <= comma <= m.end + 1 for m in quotes):
             return None
+        subject = self._leading_name(s_start, comma, quotes)
+        if subject is not None:
+            return subject
         lo = comma + 1
         for _ in range(2):
             k = body.rfind(",", s_start, lo - 1)
@@ -128,6 +242,29 @@ class SpeakerFinder:
         orgs = [f for f in found if f[0] < head_end]
         return Speaker(head_start, head_end, orgs[0][2] if orgs else None)
 
+    def _leading_name(self, s_start: int, comma: int, quotes: Sequence[Mark]) -> Speaker | None:
+        """``Jo Lee, 67, a retired nurse in Leeds, Pa., said``: the person named by the
+        sentence's first chunk (after a quote that opens it), however many chunks follow."""
+        body = self.body
+        lo = max([s_start, *(m.end + 1 for m in quotes if m.end < comma)])
+        while lo < comma and (body[lo].isspace() or body[lo] in ",'\"”»"):
+            lo += 1
+        end = body.find(",", lo, comma)
+        if end < 0:
+            return None
+        for m_start, m_end, entity in self.mentions:
+            if m_start >= end:
+                break
+            lead = body[lo:m_start].split()
+            if (
+                m_start >= lo
+                and m_end == end
+                and entity.type is EntityType.PER
+                and all(w[0].isupper() for w in lead)
+            ):
+                return Speaker(m_start, m_end, entity)
+        return None
+
     def _sentence_subject(
         self, s_start: int, before: int, quotes: Sequence[Mark]
     ) -> Speaker | None:
@@ -153,6 +290,8 @@ class SpeakerFinder:
         stop = s_end
         for pattern in (",", ".", ";", "“", '"', "«", " who ", " in ", " on "):
             k = body.find(pattern, cue_end, stop)
+            while pattern == "." and k > cue_end and is_abbreviation(body, cue_end, k + 1):
+                k = body.find(pattern, k + 1, stop)  # "said Mr. Lee", "said C. J. Lee"
             if k > cue_end:
                 stop = k
         text = body[cue_end:stop]
@@ -167,10 +306,9 @@ class SpeakerFinder:
             if len(body[start:end].split()) > 1:
                 return None
             return Speaker(start, start + len(first), self._resolve_pronoun(start, first.lower()))
-        if first[0].islower() and first.lower() not in DETERMINERS:
+        if first[0].islower() and first not in DETERMINERS and first not in _BEFORE_TITLE:
             return None
-        entity = self._entity_in(start, end) or self.titles.resolve(start, end)
-        return Speaker(start, end, entity)
+        return self._phrase(start, end)
 
     def _mention_at(self, a: int, b: int) -> tuple[int, int, Entity] | None:
         k = bisect_right(self.mention_starts, a) - 1
@@ -181,29 +319,38 @@ class SpeakerFinder:
             k -= 1
         return None
 
-    def _entity_in(self, start: int, end: int) -> Entity | None:
-        best: Entity | None = None
+    def _phrase(self, start: int, end: int) -> Speaker:
+        """A noun phrase as speaker: the person or organisation named at its head (a mention
+        that ends the phrase, or its part before "of", "from", ...: "spokesman Jo Lee", "Jo
+        Lee of the union"), else the person a title phrase names; "Lee's spokesman" or "an
+        Acme official" is neither Lee nor Acme."""
+        cut = _POST_HEAD.search(self.body, start, end)
+        head_end = cut.start() if cut else end
+        while head_end > start and self.body[head_end - 1] in " ,":
+            head_end -= 1
+        best: tuple[int, int, Entity] | None = None
         for m_start, m_end, entity in self.mentions:
-            if m_start >= end:
+            if m_start >= head_end:
                 break
-            if m_end <= start:
-                continue
-            if entity.type is EntityType.PER or (
-                entity.type is EntityType.ORG and (best is None or best.type is not EntityType.PER)
-            ):
-                best = entity
-        return best
+            fits = m_start >= start and m_end == head_end and entity.type in _SPEAKING
+            if fits and (best is None or entity.type is EntityType.PER):
+                best = (m_start, m_end, entity)
+        if best is not None:
+            return Speaker(*best)
+        return Speaker(start, end, self.titles.resolve(start, end))
 
     def _resolve_pronoun(self, pos: int, pronoun: str) -> Entity | None:
         kind = PRONOUNS[pronoun]
         if kind == "ANY":
             return None
-        wanted = EntityType.PER if kind == "PER" else EntityType.ORG
+        if kind == "PER":
+            previous = self.previous if self.previous and self.previous[0] < pos else None
+            return self.pronouns.resolve(pos, pronoun, previous)
         k = bisect_right(self.mention_starts, pos) - 1
         while k >= 0:
             _m_start, m_end, entity = self.mentions[k]
-            if m_end <= pos and entity.type is wanted:
-                if wanted is EntityType.ORG and pos - m_end > 400:
+            if m_end <= pos and entity.type is EntityType.ORG:
+                if pos - m_end > 400:
                     return None
                 return entity
             k -= 1

@@ -223,10 +223,11 @@ def _inputs(
     return out
 
 
-def _prepare(
-    body: str, entities: Sequence[Entity], quotes: Sequence[Quote], kb: KnowledgeBase
-) -> PreparedArticle:
-    spans = Sentences.of(body)
+def with_mentions(
+    body: str, entities: Sequence[Entity], kb: KnowledgeBase, spans: Sentences | None = None
+) -> list[Entity]:
+    """``entities`` with the pronoun and title mentions the stance stage adds to them."""
+    spans = spans if spans is not None else Sentences.of(body)
     pronouns = pronoun_mentions(body, entities, spans)
     titles = title_mentions(body, entities, kb)
     merged = []
@@ -236,6 +237,14 @@ def _prepare(
             mentions = sorted([*entity.mentions, *extra], key=lambda m: m.start)
             entity = entity.model_copy(update={"mentions": mentions})
         merged.append(entity)
+    return merged
+
+
+def _prepare(
+    body: str, entities: Sequence[Entity], quotes: Sequence[Quote], kb: KnowledgeBase
+) -> PreparedArticle:
+    spans = Sentences.of(body)
+    merged = with_mentions(body, entities, kb, spans)
     article = PreparedArticle(body, merged, quotes, spans)
     for e_index, entity in enumerate(merged):
         for m_index, mention in enumerate(entity.mentions):
