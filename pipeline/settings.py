@@ -177,8 +177,9 @@ class Settings(BaseSettings):
     )
     ner_model: str = Field(
         "bundled",
-        description="The NER pipeline: 'bundled' (Mediamon's CoNLL-trained model with the"
-        " knowledge-base entity ruler), an installed spaCy package, or a pipeline directory.",
+        description="The NER pipeline: 'bundled' (Mediamon's transformer recogniser with the"
+        " knowledge-base entity ruler), a directory of scripts/train_tagger.py's output, an"
+        " installed spaCy package, or a spaCy pipeline directory.",
     )
     stance_enabled: bool = Field(
         True,
