@@ -26,6 +26,7 @@ import argparse  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Callable  # noqa: E402
+from functools import partial  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
@@ -92,12 +93,12 @@ def main() -> None:
     for model in [BUNDLED_MODEL, *args.compare]:
         nlp = load_recogniser(model, ruler=True)
         stage(nlp, articles[:20], args.batch_size)  # warm-up
-        runs[f"entity stage, {model}"] = lambda nlp=nlp: stage(nlp, articles, args.batch_size)
+        runs[f"entity stage, {model}"] = partial(stage, nlp, articles, args.batch_size)
     print(f"recognisers loaded and warmed up in {time.perf_counter() - started:.1f} s")
     full = spacy.load(REFERENCE_MODEL)
     print(f"{REFERENCE_MODEL} components: {', '.join(full.pipe_names)}")
     reference(full, articles[:20], args.batch_size)
-    runs[f"{REFERENCE_MODEL} full pipeline"] = lambda: reference(full, articles, args.batch_size)
+    runs[f"{REFERENCE_MODEL} full pipeline"] = partial(reference, full, articles, args.batch_size)
     best = {name: (float("inf"), float("inf")) for name in runs}
     for _ in range(args.rounds):
         for name, run in runs.items():

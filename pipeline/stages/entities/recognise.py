@@ -173,10 +173,11 @@ def blank_english() -> Language:
     unless a lower-case prefix comes before a name ("counter-ISIL", "pro-Kremlin")."""
     nlp = spacy.blank("en")
     hyphen_infix = rf"(?<=[{ALPHA}0-9])(?:{HYPHENS})(?=[{ALPHA}])"
-    infixes = [p for p in nlp.Defaults.infixes if p != hyphen_infix]
-    nlp.tokenizer.infix_finditer = compile_infix_regex(infixes).finditer
-    prefixes = [r"[a-z]+-(?=[A-Z])", *nlp.Defaults.prefixes]
-    nlp.tokenizer.prefix_search = compile_prefix_regex(prefixes).search
+    tokenizer: Any = nlp.tokenizer
+    infixes = [p for p in nlp.Defaults.infixes or () if p != hyphen_infix]
+    tokenizer.infix_finditer = compile_infix_regex(infixes).finditer
+    prefixes = [r"[a-z]+-(?=[A-Z])", *(nlp.Defaults.prefixes or ())]
+    tokenizer.prefix_search = compile_prefix_regex(prefixes).search
     return nlp
 
 

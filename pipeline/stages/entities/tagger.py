@@ -128,9 +128,13 @@ class Encoding:
         tokenizer.no_truncation()  # the shared file truncates and pads to 128 for the stance model
         tokenizer.no_padding()
         self.tokenizer = tokenizer
-        self.cls = tokenizer.token_to_id("[CLS]")
-        self.sep = tokenizer.token_to_id("[SEP]")
-        self.unk = tokenizer.token_to_id("[UNK]")
+        self.cls, self.sep, self.unk = (self._id(t) for t in ("[CLS]", "[SEP]", "[UNK]"))
+
+    def _id(self, token: str) -> int:
+        index = self.tokenizer.token_to_id(token)
+        if index is None:
+            raise ValueError(f"the tokenizer has no {token}")
+        return int(index)
 
     def pieces(self, words: Sequence[str]) -> list[list[int]]:
         """The word pieces of each word (``[UNK]`` for a word the tokenizer drops)."""
