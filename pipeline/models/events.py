@@ -79,6 +79,25 @@ class Entity(Model):
     mentions: list[Mention]
 
 
+class Location(Model):
+    """A place the story names, resolved in the gazetteer: a city, a first-level region or a
+    country, with its coordinates and the mentions that name it."""
+
+    id: str = Field(
+        description="Wikidata QID ('Q87'), else 'geonames:<id>', else 'csc:<id>' (the"
+        " countries-states-cities database's id)."
+    )
+    name: str
+    kind: Literal["city", "region", "country"]
+    country: str = Field(description="ISO 3166-1 alpha-2 code.")
+    admin1: str | None = Field(
+        None, description="Name of the first-level region of a city; null for others."
+    )
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    mentions: list[Span] = Field(description="Where `body` names it.")
+
+
 class Quote(Span):
     """Something said, with its speaker."""
 
@@ -170,6 +189,11 @@ class EnrichedEvent(Model):
     )
     topics: list[Topic]
     places: list[str] = Field(description="ISO 3166-1 alpha-2 codes of the story's countries.")
+    locations: list[Location] = Field(
+        default_factory=list,
+        description="The places the story names, resolved in the gazetteer (cities, regions,"
+        " countries), in order of first mention.",
+    )
     pipeline_version: str = __version__
 
 

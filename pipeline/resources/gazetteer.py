@@ -89,6 +89,7 @@ class Gazetteer:
         self._connection: sqlite3.Connection | None = None
         self._lock = threading.Lock()
         self._cached = lru_cache(maxsize=CACHE_SIZE)(self._query)
+        self._countries: dict[str, Place] | None = None
 
     @property
     def connection(self) -> sqlite3.Connection:
@@ -124,6 +125,16 @@ class Gazetteer:
                 f"SELECT {_COLUMNS} FROM places WHERE id = ?", (place_id,)
             ).fetchone()
         return Place(*row) if row is not None else None
+
+    def country(self, code: str) -> Place | None:
+        """The country of an ISO 3166-1 alpha-2 code."""
+        if self._countries is None:
+            with self._lock:
+                rows = self.connection.execute(
+                    f"SELECT {_COLUMNS} FROM places WHERE kind = 'country'"
+                ).fetchall()
+            self._countries = {row[3]: Place(*row) for row in rows}
+        return self._countries.get(code.upper())
 
     def meta(self) -> dict[str, str]:
         """The build's metadata: sources, counts, version."""
