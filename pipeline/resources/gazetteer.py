@@ -24,7 +24,7 @@ from pipeline.text.folding import fold
 
 GAZETTEER_PATH = DATA_DIR / "gazetteer.sqlite"
 EARTH_RADIUS_KM = 6371.0
-CACHE_SIZE = 20_000
+CACHE_SIZE = 4096
 """Lookups whose answers are kept."""
 
 _PUNCTUATION = re.compile(r"[.'\u2019()]")
@@ -32,6 +32,7 @@ _SEPARATORS = re.compile(r"[\s\-\u2010-\u2015/]+")
 _ABBREVIATIONS = {"saint": "st", "sainte": "ste", "mount": "mt", "fort": "ft"}
 
 
+@lru_cache(maxsize=65_536)
 def place_key(name: str) -> str:
     """The lookup key of a place name: "St. Louis", "Saint-Louis" and "saint louis" share
     "st louis"."""

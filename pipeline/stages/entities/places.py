@@ -42,7 +42,7 @@ MIN_SCORE = 2.0
 """A country needs at least this much evidence."""
 MIN_SHARE = 0.3
 """... and at least this share of the best country's evidence."""
-LOCATION_WEIGHT = 1.0
+LOCATION_WEIGHT = 0.5
 """Weight of a mention of a resolved city or region the knowledge base does not know."""
 
 _MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?\s+\d{1,2}\b"
