@@ -293,7 +293,7 @@ class EntityRef(Model):
 class Evidence(Model):
     """Why one condition of a rule holds, pointing into the article's body."""
 
-    condition: Literal["entities", "topics", "stances", "quotes", "source", "language"]
+    condition: Literal["entities", "topics", "locations", "stances", "quotes", "source", "language"]
     index: int = Field(0, ge=0, description="Which condition of that list in the rule, from 0.")
     summary: str = Field(description="The evidence in words.")
     entity: EntityRef | None = None
