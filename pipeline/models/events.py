@@ -238,10 +238,12 @@ class DeadLetter(Model):
 
 
 class TrendKind(StrEnum):
-    """What a trend counts: an entity (by canonical id) or a topic tag (by topic id)."""
+    """What a trend counts: an entity (by canonical id), a topic tag (by topic id) or a
+    location (by gazetteer id)."""
 
     ENTITY = "entity"
     TAG = "tag"
+    LOCATION = "location"
 
 
 class Trend(Model):
@@ -252,7 +254,10 @@ class Trend(Model):
     record_type: Literal["trend"] = "trend"
     schema_version: Literal[1] = SCHEMA_VERSION
     kind: TrendKind
-    id: str = Field(description="Entity id ('Q7747', 'local:per:...') or topic id.")
+    id: str = Field(
+        description="Entity id ('Q7747', 'local:per:...'), topic id or location id"
+        " ('Q87', 'geonames:4314550')."
+    )
     label: str = Field(description="The entity's name or the topic's label.")
     window_start: AwareDatetime
     window_end: AwareDatetime = Field(description="Exclusive.")
