@@ -194,7 +194,8 @@ def schemas(
 @app.command()
 def trends(
     kind: Annotated[
-        TrendKind | None, typer.Option(help="Only entities or only tags (default: both).")
+        TrendKind | None,
+        typer.Option(help="Only entities, tags or locations (default: all three)."),
     ] = None,
     top: Annotated[
         int | None,
@@ -241,7 +242,11 @@ def trends(
             for row in rows:
                 sys.stdout.buffer.write(encode(row) + b"\n")
             continue
-        plural = {TrendKind.ENTITY: "entities", TrendKind.TAG: "tags"}[shown]
+        plural = {
+            TrendKind.ENTITY: "entities",
+            TrendKind.TAG: "tags",
+            TrendKind.LOCATION: "locations",
+        }[shown]
         if not rows:
             console.print(f"no {plural} in the window {window}")
             continue

@@ -28,6 +28,7 @@ from pipeline.models import (
     Reason,
     Rejected,
 )
+from pipeline.resources.gazetteer import Gazetteer
 from pipeline.resources.kb import KnowledgeBase, default_kb
 from pipeline.reuse import AnalysisCache, Found, Key
 from pipeline.settings import Settings
@@ -62,7 +63,8 @@ class Enricher:
     """Turns raw records into enriched events; holds the stages and the duplicate index.
 
     ``stages`` defaults to :func:`~pipeline.stages.standard.standard_stages` for the settings,
-    given ``kb`` (default: the shipped knowledge base). ``dedup_store`` is the duplicate
+    given ``kb`` (default: the shipped knowledge base) and ``gazetteer`` (default: the file the
+    settings name). ``dedup_store`` is the duplicate
     index's journal (one record per article): a plain dict offline, a changelog-backed Faust
     table in the stream. ``metrics``, when given, receives per-stage timings and duplicate
     counts.
@@ -74,6 +76,7 @@ class Enricher:
         *,
         stages: Sequence[Stage] | None = None,
         kb: KnowledgeBase | None = None,
+        gazetteer: Gazetteer | None = None,
         dedup_store: MutableMapping[str, Any] | None = None,
         metrics: Metrics | None = None,
         clock: Callable[[], datetime] = _utcnow,
@@ -81,7 +84,7 @@ class Enricher:
         self.settings = settings
         self.kb = kb if kb is not None else default_kb()
         self.stages = list(
-            standard_stages(settings, self.kb, metrics) if stages is None else stages
+            standard_stages(settings, self.kb, metrics, gazetteer) if stages is None else stages
         )
         check_order(self.stages)
         self.dedup = DuplicateIndex(

@@ -226,6 +226,12 @@ class Settings(BaseSettings):
         le=1,
         description="Score from which an IPTC code is given (the best top-level code always is).",
     )
+    gazetteer_path: Path | None = Field(
+        None,
+        description="The gazetteer (an SQLite file built by scripts/build_gazetteer.py) the"
+        " locations stage resolves places in; unset: the shipped one"
+        " (pipeline/data/gazetteer.sqlite).",
+    )
     taxonomy_path: Path | None = Field(
         None,
         description="A taxonomy YAML file of subject tags that extends or replaces the shipped"

@@ -79,6 +79,25 @@ class Entity(Model):
     mentions: list[Mention]
 
 
+class Location(Model):
+    """A place the story names, resolved in the gazetteer: a city, a first-level region or a
+    country, with its coordinates and the mentions that name it."""
+
+    id: str = Field(
+        description="Wikidata QID ('Q87'), else 'geonames:<id>', else 'csc:<id>' (the"
+        " countries-states-cities database's id)."
+    )
+    name: str
+    kind: Literal["city", "region", "country"]
+    country: str = Field(description="ISO 3166-1 alpha-2 code.")
+    admin1: str | None = Field(
+        None, description="Name of the first-level region of a city; null for others."
+    )
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    mentions: list[Span] = Field(description="Where `body` names it.")
+
+
 class Quote(Span):
     """Something said, with its speaker."""
 
@@ -170,6 +189,11 @@ class EnrichedEvent(Model):
     )
     topics: list[Topic]
     places: list[str] = Field(description="ISO 3166-1 alpha-2 codes of the story's countries.")
+    locations: list[Location] = Field(
+        default_factory=list,
+        description="The places the story names, resolved in the gazetteer (cities, regions,"
+        " countries), in order of first mention.",
+    )
     pipeline_version: str = __version__
 
 
@@ -214,10 +238,12 @@ class DeadLetter(Model):
 
 
 class TrendKind(StrEnum):
-    """What a trend counts: an entity (by canonical id) or a topic tag (by topic id)."""
+    """What a trend counts: an entity (by canonical id), a topic tag (by topic id) or a
+    location (by gazetteer id)."""
 
     ENTITY = "entity"
     TAG = "tag"
+    LOCATION = "location"
 
 
 class Trend(Model):
@@ -228,7 +254,10 @@ class Trend(Model):
     record_type: Literal["trend"] = "trend"
     schema_version: Literal[1] = SCHEMA_VERSION
     kind: TrendKind
-    id: str = Field(description="Entity id ('Q7747', 'local:per:...') or topic id.")
+    id: str = Field(
+        description="Entity id ('Q7747', 'local:per:...'), topic id or location id"
+        " ('Q87', 'geonames:4314550')."
+    )
     label: str = Field(description="The entity's name or the topic's label.")
     window_start: AwareDatetime
     window_end: AwareDatetime = Field(description="Exclusive.")
@@ -269,7 +298,7 @@ class EntityRef(Model):
 class Evidence(Model):
     """Why one condition of a rule holds, pointing into the article's body."""
 
-    condition: Literal["entities", "topics", "stances", "quotes", "source", "language"]
+    condition: Literal["entities", "topics", "locations", "stances", "quotes", "source", "language"]
     index: int = Field(0, ge=0, description="Which condition of that list in the rule, from 0.")
     summary: str = Field(description="The evidence in words.")
     entity: EntityRef | None = None

@@ -159,6 +159,28 @@ class TopicCondition(Model):
     min_score: Score = 0.0
 
 
+class LocationCondition(Model):
+    """The story names a place (see the event's ``locations``): one of ``any``, or one within
+    ``within_km`` of ``near``; both given, either will do."""
+
+    any: list[Annotated[str, Field(min_length=1)]] = Field(
+        default_factory=list,
+        description="Location ids ('Q87', 'geonames:4314550') or ISO 3166-1 alpha-2 codes"
+        " (any place of that country).",
+    )
+    near: (
+        tuple[Annotated[float, Field(ge=-90, le=90)], Annotated[float, Field(ge=-180, le=180)]]
+        | None
+    ) = Field(None, description="A point as [latitude, longitude].")
+    within_km: float = Field(50.0, gt=0, description="How far from ``near`` a place may be.")
+
+    @model_validator(mode="after")
+    def _has_a_place(self) -> LocationCondition:
+        if not self.any and self.near is None:
+            raise ValueError("a locations condition needs any or near")
+        return self
+
+
 class StanceCondition(Model):
     """A holder's stance towards a target: a published stance, or the sentiment of the target's
     mentions inside a quote by the holder. An empty list matches anyone."""
@@ -194,6 +216,7 @@ class WatchRule(Model):
         default_factory=list, description="Each must hold (AND)."
     )
     topics: list[TopicCondition] = Field(default_factory=list, description="Each must hold.")
+    locations: list[LocationCondition] = Field(default_factory=list, description="Each must hold.")
     stances: list[StanceCondition] = Field(default_factory=list, description="Each must hold.")
     quotes: list[QuoteCondition] = Field(default_factory=list, description="Each must hold.")
     source: list[Annotated[str, Field(min_length=1)]] = Field(
@@ -210,6 +233,7 @@ class WatchRule(Model):
         if not (
             self.entities
             or self.topics
+            or self.locations
             or self.stances
             or self.quotes
             or self.source

@@ -6,7 +6,8 @@ counts in a table and publishes the results.
 What is counted: every English, enriched, non-duplicate article counts once for each distinct
 entity id (canonical: knowledge-base ids, or ``local:`` ids made from the name) at least
 ``min_salience`` salient in it (a name mentioned once in passing is not what a story is
-about) and for each distinct topic id it carries, whatever the number of mentions. Its time is
+about), for each distinct topic id it carries and for each distinct location id (a place it
+names), whatever the number of mentions. Its time is
 its ingest time (the raw message's Kafka timestamp, ``ingested_at``), or with ``published``
 its publication time when known; a time in the future counts as now.
 
@@ -129,6 +130,9 @@ def sighting(event: Any, basis: TimeBasis, min_salience: float, now: float) -> S
             terms.setdefault(term.key, term)
     for item in _items(event, "topics"):
         term = _term(TrendKind.TAG, item, "label")
+        terms.setdefault(term.key, term)
+    for item in _items(event, "locations"):  # absent from events of earlier versions
+        term = _term(TrendKind.LOCATION, item, "name")
         terms.setdefault(term.key, term)
     return Sighting(min(when, now), tuple(terms.values()))
 

@@ -1,12 +1,13 @@
 """Watch rules against an enriched event: which rules an article matches, and why.
 
-A rule holds when every condition it gives holds (its entities, topics, stances and quotes, its
-source and language); a condition lists alternatives, any of which will do. Every condition that
-holds yields evidence pointing into the article's body: the entity with its mentions, the topic,
-the stance with its spans, the quote (and the mentions inside it), the source or language. An
-alert carries that evidence. Also parses rule files (YAML or JSON: one rule or a list; JSON
-lines too) and keeps the set of active rules (``WatchRules``: the rule file's, updated by the
-records of the watch topic). Pure: no Kafka, no files.
+A rule holds when every condition it gives holds (its entities, topics, locations, stances and
+quotes, its source and language); a condition lists alternatives, any of which will do. Every
+condition that holds yields evidence pointing into the article's body: the entity with its
+mentions, the topic, the location with its mentions, the stance with its spans, the quote (and
+the mentions inside it), the source or language. An alert carries that evidence. Also parses
+rule files (YAML or JSON: one rule or a list; JSON lines too) and keeps the set of active rules
+(``WatchRules``: the rule file's, updated by the records of the watch topic). Pure: no Kafka, no
+files.
 """
 
 from __future__ import annotations
@@ -27,7 +28,10 @@ from pipeline.models import (
     Entity,
     EntityCondition,
     EntityRef,
+    EntityType,
     Evidence,
+    LocationCondition,
+    Mention,
     Polarity,
     Quote,
     QuoteCondition,
@@ -38,6 +42,7 @@ from pipeline.models import (
     WatchRule,
     polarity,
 )
+from pipeline.resources.gazetteer import distance_km
 
 log = logging.getLogger(__name__)
 
@@ -231,6 +236,29 @@ def _stances(condition: StanceCondition, index: _Index, i: int) -> list[Evidence
     return found
 
 
+def _locations(condition: LocationCondition, event: EnrichedEvent, i: int) -> list[Evidence]:
+    wanted = {value.casefold() for value in condition.any}
+    found = []
+    for location in event.locations:
+        hit = location.id.casefold() in wanted or location.country.casefold() in wanted
+        summary = f"{location.name} ({location.id}, {location.country})"
+        if not hit and condition.near is not None:
+            km = distance_km(*condition.near, location.lat, location.lon)
+            hit = km <= condition.within_km
+            summary += f", {km:.0f} km from the point"
+        if hit:
+            mentions = [
+                Mention(
+                    start=m.start, end=m.end, text=event.body[m.start : m.end], type=EntityType.LOC
+                )
+                for m in location.mentions
+            ]
+            found.append(
+                Evidence(condition="locations", index=i, summary=summary, mentions=mentions)
+            )
+    return found
+
+
 def _source(rule: WatchRule, event: EnrichedEvent) -> list[Evidence]:
     domain = _key(event.source.domain or "")
     name = _key(event.source.name or "")
@@ -261,6 +289,8 @@ def _conditions(rule: WatchRule, index: _Index) -> Iterator[list[Evidence]]:
         yield _entities(entities, index, i)
     for i, topics in enumerate(rule.topics):
         yield _topics(topics, index, i)
+    for i, locations in enumerate(rule.locations):
+        yield _locations(locations, event, i)
     for i, quotes in enumerate(rule.quotes):
         yield _quotes(quotes, index, i)
     for i, stances in enumerate(rule.stances):

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import ClassVar
 
-from pipeline.models import Article, Entity, Quote, RawRecord, Stance, Topic
+from pipeline.models import Article, Entity, Location, Quote, RawRecord, Stance, Topic
 from pipeline.stages.normalise.dedup import Duplicate
 
 
@@ -48,6 +48,7 @@ class ArticleRecord:
     stances: list[Stance] | None = None
     stance_model: str | None = None
     places: list[str] | None = None
+    locations: list[Location] | None = None
     topics: list[Topic] | None = None
 
     @property
@@ -64,6 +65,7 @@ class ArticleRecord:
             "stances": self.stances or [],
             "stance_model": self.stance_model,
             "places": self.places or [],
+            "locations": self.locations or [],
             "topics": self.topics or [],
         }
 

@@ -71,6 +71,15 @@ def test_an_article_counts_once_for_each_distinct_entity_and_tag() -> None:
     assert Term(TrendKind.ENTITY, "Q20", "Norway") in seen.terms
 
 
+def test_each_distinct_location_counts_once_under_its_name() -> None:
+    places = [{"id": "Q87", "name": "Alexandria"}, {"id": "Q87", "name": "Alexandria"},
+              {"id": "geonames:4314550", "name": "Alexandria"}]  # fmt: skip
+    seen = sighting(event(locations=places), "ingested", 0.5, NOW)
+    locations = [t for t in seen.terms if t.kind == TrendKind.LOCATION]
+    assert sorted(t.key for t in locations) == ["location:Q87", "location:geonames:4314550"]
+    assert {t.label for t in locations} == {"Alexandria"}
+
+
 def test_an_entity_counts_only_when_salient_enough_and_tags_always() -> None:
     keys = {t.key for t in sighting(event(), "ingested", 0.0, NOW).terms}
     assert "entity:Q183" in keys  # every entity named

@@ -17,6 +17,7 @@ from pipeline.models import (
     Entity,
     EntityType,
     Evidence,
+    Location,
     Mention,
     Quote,
     Source,
@@ -149,6 +150,8 @@ BERG_NEGATIVE_ON_WESTMARK = Stance(
         ({"id": "r", "stances": [{"polarity": "angry"}]}, "stances.0.polarity"),
         ({"id": "r", "entities": [{"any": ["Q1"], "min_salience": 2}]}, "min_salience"),
         ({"id": "r", "language": ["english"]}, "language.0"),
+        ({"id": "r", "locations": [{"within_km": 5}]}, "any or near"),
+        ({"id": "r", "locations": [{"near": [95, 0]}]}, "locations.0.near"),
     ],
 )
 def test_invalid_rules_are_rejected_naming_the_field(value: dict[str, Any], complaint: str) -> None:
@@ -263,6 +266,26 @@ def test_a_stance_also_matches_the_targets_sentiment_inside_the_holders_quote() 
     assert match(rule(stances=[strong]), event(westmark_sentiment=-0.7)) is None
     # the same sentiment outside a quote by the holder is not the holder's stance
     assert match(rule(stances=[condition | {"holder": ["Piet Lund"]}]), event()) is None
+
+
+def test_a_location_matches_by_id_country_or_distance_from_a_point() -> None:
+    start, end = _span("Westmark")
+    westmark = Location(
+        id="geonames:1", name="Westmark", kind="city", country="XW", lat=10.0, lon=20.0,
+        mentions=[Span(start=start, end=end)],
+    )  # fmt: skip
+    story = event(locations=[westmark])
+    evidence = match(rule(locations=[{"any": ["geonames:1"]}]), story)
+    assert fired(evidence) == ["locations"]
+    assert evidence is not None
+    assert [m.text for m in evidence[0].mentions] == ["Westmark"]
+    assert fired(match(rule(locations=[{"any": ["xw"]}]), story)) == ["locations"]
+    # 0.3 degrees of latitude: about 33 km
+    near = {"near": [10.3, 20.0], "within_km": 40}
+    assert fired(match(rule(locations=[near]), story)) == ["locations"]
+    assert match(rule(locations=[near | {"within_km": 20}]), story) is None
+    assert match(rule(locations=[{"any": ["geonames:2"]}]), story) is None
+    assert match(rule(locations=[{"any": ["geonames:1"]}]), event()) is None
 
 
 def test_source_matches_domain_subdomains_or_outlet_name_and_language_the_code() -> None:

@@ -273,7 +273,8 @@ def test_tags_late_counts_and_skipped_records_from_the_enriched_topic_and_the_co
         for name, labels, value in samples
         if name == "mediamon_trend_late_total"
     }
-    assert late == {"tag": 2.0, "entity": 1.0}  # story 6's two tags and its entity
+    # story 6's two tags and its entity; every kind's series starts at zero
+    assert late == {"tag": 2.0, "entity": 1.0, "location": 0.0}
     outcomes = {
         labels["outcome"]: value
         for name, labels, value in samples

@@ -13,7 +13,7 @@ import logging
 import re
 from collections.abc import Sequence
 
-from pipeline.models import Entity
+from pipeline.models import Entity, Location
 from pipeline.resources.kb import PLACE_KINDS, KBEntry, KnowledgeBase, default_kb
 from pipeline.text.folding import fold
 
@@ -42,6 +42,8 @@ MIN_SCORE = 2.0
 """A country needs at least this much evidence."""
 MIN_SHARE = 0.3
 """... and at least this share of the best country's evidence."""
+LOCATION_WEIGHT = 0.5
+"""Weight of a mention of a resolved city or region the knowledge base does not know."""
 
 _MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?\s+\d{1,2}\b"
 _DATELINE_DATE = re.compile(r",\s*" + _MONTH, re.IGNORECASE)
@@ -55,11 +57,12 @@ def find_places(
     title: str | None = None,
     *,
     kb: KnowledgeBase | None = None,
+    locations: Sequence[Location] = (),
 ) -> list[str]:
-    """ISO codes of the countries ``entities`` (linked) and the dateline say the story is
-    about, strongest first."""
+    """ISO codes of the countries ``entities`` (linked), ``locations`` (resolved) and the
+    dateline say the story is about, strongest first."""
     kb = kb or default_kb()
-    scores = country_scores(entities, body, title, kb=kb)
+    scores = country_scores(entities, body, title, kb=kb, locations=locations)
     if not scores:
         return []
     best = max(scores.values())
@@ -75,11 +78,12 @@ def story_places(
     title: str | None = None,
     *,
     kb: KnowledgeBase | None = None,
+    locations: Sequence[Location] = (),
 ) -> list[str]:
     """:func:`find_places` for the topics stage: a failure is logged and gives no places
     rather than losing the topics."""
     try:
-        return find_places(entities, body, title, kb=kb)
+        return find_places(entities, body, title, kb=kb, locations=locations)
     except Exception:
         log.exception("places failed")
         return []
@@ -91,12 +95,15 @@ def country_scores(
     title: str | None = None,
     *,
     kb: KnowledgeBase | None = None,
+    locations: Sequence[Location] = (),
 ) -> dict[str, float]:
     """Evidence per country code."""
     kb = kb or default_kb()
     lead_end = max(int(len(body) * LEAD_SHARE), min(len(body), LEAD_MIN_CHARS))
     scores: dict[str, float] = {}
     title_grams = _grams(title) if title else set()
+    resolved = {m.start: loc.country for loc in locations for m in loc.mentions}
+    counted: set[int] = set()
     for entity in entities:
         entry = kb.get(entity.id)
         if entry is None or entry.country is None:
@@ -104,10 +111,25 @@ def country_scores(
         weight = _weight(entry)
         if weight <= 0:
             continue
+        counted.update(m.start for m in entity.mentions)
         evidence = sum(LEAD_WEIGHT if m.start < lead_end else 1.0 for m in entity.mentions)
         if title_grams and title_grams & {fold(n) for n in kb.names_of(entry.id)}:
             evidence += TITLE_WEIGHT
-        scores[entry.country] = scores.get(entry.country, 0.0) + weight * evidence
+        # a city the resolver placed elsewhere ("Alexandria, La.") counts for that country
+        country = resolved.get(entity.mentions[0].start, entry.country)
+        scores[country] = scores.get(country, 0.0) + weight * evidence
+    for location in locations:
+        if location.kind == "country":
+            continue  # the knowledge base knows every country
+        evidence = sum(
+            LEAD_WEIGHT if m.start < lead_end else 1.0
+            for m in location.mentions
+            if m.start not in counted
+        )
+        if evidence:
+            scores[location.country] = (
+                scores.get(location.country, 0.0) + LOCATION_WEIGHT * evidence
+            )
     dateline = dateline_country(body, kb)
     if dateline is not None:
         scores[dateline] = scores.get(dateline, 0.0) + DATELINE_WEIGHT

@@ -18,7 +18,7 @@ class TopicsStage(Stage):
     """The ``topics`` stage (see the module docstring)."""
 
     name = "topics"
-    reads = ("entities",)
+    reads = ("entities", "locations")
     writes = ("places", "topics")
 
     def __init__(
@@ -60,7 +60,9 @@ class TopicsStage(Stage):
     def run(self, records: Sequence[ArticleRecord], batch: BatchContext) -> None:
         for record in records:
             article, entities = record.article, record.entities or []
-            record.places = story_places(entities, article.body, article.title, kb=self.kb)
+            record.places = story_places(
+                entities, article.body, article.title, kb=self.kb, locations=record.locations or ()
+            )
             codes = self.iptc.classify(article.title, article.body, entities)
             tags = self.tagger.tag(article.title, article.body, entities, record.places, codes)
             record.topics = codes + tags
