@@ -181,6 +181,11 @@ def blank_english() -> Language:
     return nlp
 
 
+_EDGE_WORDS = frozenset(["of", "the", "and", "for", "in", "at", "on", "to", "a", "an", "'s"])
+"""Lower-case words a span the model tags never starts or ends with ("council of Leeds" tagged
+from "of" gives "Leeds")."""
+
+
 class TaggerComponent:
     """The spaCy component ``tagger_ner``: the transformer recogniser over the words of each
     document (spaCy's tokens without the whitespace ones), a batch of documents at a time."""
@@ -218,9 +223,15 @@ class TaggerComponent:
             [[d[i].text for i in w] for d, w in zip(docs, words, strict=True)], starts
         )
         for doc, kept, found in zip(docs, words, labels, strict=True):
-            doc.ents = [
-                Span(doc, kept[a], kept[b - 1] + 1, label=kind) for a, b, kind in decode(found)
-            ]
+            spans = []
+            for a, b, kind in decode(found):
+                while a < b and doc[kept[a]].text in _EDGE_WORDS:
+                    a += 1
+                while b > a and doc[kept[b - 1]].text in _EDGE_WORDS:
+                    b -= 1
+                if a < b:
+                    spans.append(Span(doc, kept[a], kept[b - 1] + 1, label=kind))
+            doc.ents = spans
         return docs
 
 
