@@ -56,6 +56,8 @@ def embedded_settings(broker: EmbeddedBroker, data_dir: Path) -> Settings:
             topic_deadletter=f"test-{run}.deadletter",
             topic_alerts=f"test-{run}.alerts",
             topic_watch=f"test-{run}.watch",
+            topic_feeds=f"test-{run}.feeds",
+            topic_feeds_seen=f"test-{run}.feeds.seen",
             partitions=2,
             metrics_port=free_port(),
             data_dir=data_dir,

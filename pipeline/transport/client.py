@@ -53,21 +53,26 @@ def _reachable(settings: Settings) -> Iterator[None]:
 
 
 def ensure_topics(settings: Settings) -> list[str]:
-    """Create the ingest topic, the output topics, the trend topics and the watch-rule topic
-    (one partition, compacted: the latest record of each rule id is the rule) if missing;
-    return those created."""
+    """Create the ingest topic, the output topics, the trend topics, and the compacted topics
+    of the watch rules, the feeds and the feeds' seen URLs (one partition each: the latest
+    record of a key is the item; seen URLs also expire) if missing; return those created."""
     specs = [
         NewTopic(name, settings.partitions, settings.replication_factor)
         for name in [settings.topic_raw, *settings.output_topics, *settings.trend_topics]
     ]
-    specs.append(
-        NewTopic(
-            settings.topic_watch,
-            1,
-            settings.replication_factor,
-            topic_configs={"cleanup.policy": "compact"},
-        )
-    )
+    retention_ms = int(settings.feeds_seen_retention_days * 86_400_000)
+    compacted = {
+        settings.topic_watch: {"cleanup.policy": "compact"},
+        settings.topic_feeds: {"cleanup.policy": "compact"},
+        settings.topic_feeds_seen: {
+            "cleanup.policy": "compact,delete",
+            "retention.ms": str(retention_ms),
+        },
+    }
+    specs += [
+        NewTopic(name, 1, settings.replication_factor, topic_configs=configs)
+        for name, configs in compacted.items()
+    ]
     created = []
     with _reachable(settings):
         admin = KafkaAdminClient(**connection_options(settings))
