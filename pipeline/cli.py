@@ -1,5 +1,5 @@
-"""The ``mediamon`` command line: broker, worker, push, tail, enrich, demo, schemas, trends
-and watch."""
+"""The ``mediamon`` command line: broker, worker, push, tail, enrich, demo, schemas, trends,
+watch and feeds."""
 
 from __future__ import annotations
 
@@ -342,6 +342,105 @@ def watch_remove(
         raise _fail(str(exc)) from exc
     for rule_id in rule_ids:
         typer.echo(f"removed {rule_id}")
+
+
+feeds_app = typer.Typer(
+    help="Feeds: RSS, Atom and JSON feeds and news sitemaps read into the ingest topic.",
+    no_args_is_help=True,
+)
+app.add_typer(feeds_app, name="feeds")
+
+
+@feeds_app.command("run")
+def feeds_run(
+    once: Annotated[bool, typer.Option(help="Poll every feed once, then exit.")] = False,
+) -> None:
+    """Poll the feeds and produce each new article to the ingest topic (a line per round)."""
+    from pipeline.feeds.run import run_feeds
+
+    try:
+        run_feeds(Settings(), typer.echo, once=once)
+    except BrokerUnavailable as exc:
+        raise _fail(str(exc)) from exc
+
+
+@feeds_app.command("add")
+def feeds_add(
+    sources: Annotated[
+        list[str],
+        typer.Argument(help="Feed URLs, or files: OPML or one URL a line; - for stdin."),
+    ],
+) -> None:
+    """Add feeds; running feed readers poll them at once."""
+    from pipeline.feeds.lists import parse_feed_list
+    from pipeline.transport.feeds import add_feeds
+
+    feeds = []
+    errors = []
+    for source in sources:
+        if "://" in source:
+            text, origin = source.encode(), "the command line"
+        else:
+            try:
+                text = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
+            except OSError as exc:
+                raise _fail(f"cannot read {source}: {exc.strerror or exc}") from exc
+            origin = "stdin" if source == "-" else source
+        found, problems = parse_feed_list(text, origin)
+        feeds += found
+        errors += problems
+    if errors:
+        raise _fail("invalid feeds, none added:\n  " + "\n  ".join(errors))
+    if not feeds:
+        raise _fail("no feed given")
+    try:
+        add_feeds(Settings(), feeds)
+    except BrokerUnavailable as exc:
+        raise _fail(str(exc)) from exc
+    for feed in feeds:
+        typer.echo(f"added {feed.url}")
+
+
+@feeds_app.command("list")
+def feeds_list() -> None:
+    """List the feeds the readers poll: the feeds topic's and MEDIAMON_FEEDS_FILE's."""
+    from pipeline.transport.feeds import read_feeds
+
+    try:
+        feeds = read_feeds(Settings())
+    except BrokerUnavailable as exc:
+        raise _fail(str(exc)) from exc
+    for feed in sorted(feeds.active, key=lambda f: f.url):
+        origin = "topic" if feed.url in feeds.topic else "file"
+        typer.echo(f"{feed.url}\t{origin}\t{feed.title}")
+    if not feeds.active:
+        typer.echo("no feeds", err=True)
+
+
+@feeds_app.command("remove")
+def feeds_remove(
+    urls: Annotated[list[str], typer.Argument(help="The URLs of the feeds to remove.")],
+) -> None:
+    """Remove feeds from the feeds topic; running feed readers stop polling them at once."""
+    from pipeline.transport.feeds import read_feeds, remove_feeds
+
+    settings = Settings()
+    try:
+        feeds = read_feeds(settings)
+        problems = [
+            f"{url} comes from {settings.feeds_file}: edit the file and restart the readers"
+            if url in feeds.file
+            else f"no feed {url} in {settings.topic_feeds}"
+            for url in urls
+            if url not in feeds.topic
+        ]
+        if problems:
+            raise _fail("nothing removed:\n  " + "\n  ".join(problems))
+        remove_feeds(settings, urls)
+    except BrokerUnavailable as exc:
+        raise _fail(str(exc)) from exc
+    for url in urls:
+        typer.echo(f"removed {url}")
 
 
 def main() -> None:

@@ -304,7 +304,7 @@ class Settings(BaseSettings):
         20.0, gt=0, description="Longest a feed reader's fetch may take, redirects included."
     )
     feeds_max_bytes: int = Field(
-        5_242_880,
+        2_097_152,
         ge=1024,
         description="Largest feed or page a feed reader takes, in bytes after decompression;"
         " a larger one (a decompression bomb among them) is refused with reason too_large.",
@@ -324,10 +324,11 @@ class Settings(BaseSettings):
         description="Shortest time between the starts of two requests to one host (longer"
         " when its robots.txt asks for a crawl delay).",
     )
-    feeds_allow_private: bool = Field(
-        False,
-        description="Let a feed reader fetch, or be redirected to, loopback, private,"
-        " link-local and other non-public addresses (for tests and intranet feeds).",
+    feeds_allowed_networks: list[str] = Field(
+        [],
+        description='Non-public networks (CIDR, as ["127.0.0.0/8"]) a feed reader may fetch'
+        " from or be redirected to (for tests and intranet feeds); every other loopback,"
+        " private, link-local, shared or reserved address is refused.",
     )
     feeds_seen_retention_days: float = Field(
         90.0,

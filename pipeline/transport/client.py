@@ -89,6 +89,36 @@ def ensure_topics(settings: Settings) -> list[str]:
     return created
 
 
+class Producer:
+    """A kafka-python producer with the settings' codec: :meth:`send` blocks until the broker
+    has acknowledged every record."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._timeout = settings.push_timeout_s
+        with _reachable(settings):
+            self._producer = KafkaProducer(
+                **connection_options(settings),
+                acks="all",
+                compression_type=settings.compression_type,
+                max_request_size=max(settings.max_message_bytes * 2, 1_048_576),
+            )
+
+    def send(self, records: Iterable[tuple[str, bytes | None, bytes | None]]) -> int:
+        """Produce each ``(topic, key, value)`` (a None value is a tombstone), wait for the
+        acknowledgement of every one, and return how many were sent."""
+        try:
+            futures = [self._producer.send(topic, value, key) for topic, key, value in records]
+            self._producer.flush()
+            for future in futures:
+                future.get(timeout=self._timeout)
+        except KafkaError as exc:
+            raise BrokerUnavailable(f"the broker did not accept the records: {exc}") from exc
+        return len(futures)
+
+    def close(self) -> None:
+        self._producer.close()
+
+
 def push(
     settings: Settings,
     values: Iterable[bytes | None],
@@ -98,24 +128,14 @@ def push(
     """Produce each value (with the key of the same position in ``keys``, if given; None is a
     tombstone) to the ingest topic (or ``topic``), wait for the broker's acknowledgement of
     every one, and return how many were sent."""
-    with _reachable(settings):
-        producer = KafkaProducer(
-            **connection_options(settings),
-            acks="all",
-            compression_type=settings.compression_type,
-            max_request_size=max(settings.max_message_bytes * 2, 1_048_576),
-        )
+    name = topic or settings.topic_raw
+    producer = Producer(settings)
     try:
-        keyed = zip(values, keys, strict=True) if keys is not None else ((v, None) for v in values)
-        futures = [producer.send(topic or settings.topic_raw, v, k) for v, k in keyed]
-        producer.flush()
-        for future in futures:
-            future.get(timeout=settings.push_timeout_s)
-    except KafkaError as exc:
-        raise BrokerUnavailable(f"the broker did not accept the records: {exc}") from exc
+        if keys is None:
+            return producer.send((name, None, value) for value in values)
+        return producer.send((name, k, v) for v, k in zip(values, keys, strict=True))
     finally:
         producer.close()
-    return len(futures)
 
 
 def tail(
