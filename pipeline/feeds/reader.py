@@ -133,8 +133,9 @@ class FeedReader:
 
     async def round(self) -> Round | None:
         """Poll every feed that is due; None when none is."""
+        feeds = [(feed, self._state(feed)) for feed in self._feeds.active]
         now = time.monotonic()
-        due = [feed for feed in self._feeds.active if self._state(feed).schedule.due <= now]
+        due = [feed for feed, state in feeds if state.schedule.due <= now]
         if not due:
             return None
         self._rounds += 1
