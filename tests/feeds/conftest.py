@@ -1,85 +1,20 @@
-"""A local HTTP server on loopback for the feed reader's tests: each path answers what the test
-puts in ``site.routes`` (status, headers, body, and an optional delay), and every request is
-kept (path and headers) for the test to look at."""
+"""The feed reader's tests share a local HTTP server (tests/sites.py) and the fixture feeds."""
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Iterator
 
 import pytest
 
 from tests.conftest import FIXTURES
+from tests.sites import Answer, Site, serve_site
 
 FEEDS = FIXTURES / "feeds"
-
-
-@dataclass
-class Answer:
-    status: int = 200
-    headers: dict[str, str] = field(default_factory=dict)
-    body: bytes = b""
-    delay_s: float = 0.0
-
-
-Route = Answer | Callable[[dict[str, str]], Answer]
-
-
-@dataclass
-class Site:
-    base: str
-    routes: dict[str, Route] = field(default_factory=dict)
-    requests: list[tuple[str, dict[str, str]]] = field(default_factory=list)
-
-    def url(self, path: str) -> str:
-        return self.base + path
-
-    def hits(self, path: str) -> int:
-        return sum(1 for p, _ in self.requests if p == path)
-
-    def serve(self, path: str, fixture: str, content_type: str, **headers: str) -> None:
-        """Serve a fixture file of tests/fixtures/feeds at ``path``."""
-        body = (FEEDS / fixture).read_bytes()
-        self.routes[path] = Answer(headers={"content-type": content_type, **headers}, body=body)
-
-
-def _handler(site: Site) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def do_GET(self) -> None:  # noqa: N802 (the http.server name)
-            headers = {k.lower(): v for k, v in self.headers.items()}
-            site.requests.append((self.path, headers))
-            route = site.routes.get(self.path, Answer(404, {"content-type": "text/plain"}))
-            answer = route if isinstance(route, Answer) else route(headers)
-            time.sleep(answer.delay_s)
-            self.send_response(answer.status)
-            for name, value in answer.headers.items():
-                self.send_header(name, value)
-            self.send_header("content-length", str(len(answer.body)))
-            self.end_headers()
-            self.wfile.write(answer.body)
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    return Handler
+__all__ = ["FEEDS", "Answer", "Site"]
 
 
 @pytest.fixture
 def site() -> Iterator[Site]:
     """An HTTP server on a free loopback port, with an empty robots.txt (all allowed)."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
-    server.daemon_threads = True
-    host, port = server.server_address[:2]
-    site = Site(f"http://{host!s}:{port}")
-    site.routes["/robots.txt"] = Answer(headers={"content-type": "text/plain"}, body=b"")
-    server.RequestHandlerClass = _handler(site)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield site
-    server.shutdown()
-    server.server_close()
+    with serve_site() as running:
+        yield running

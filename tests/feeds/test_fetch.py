@@ -12,7 +12,7 @@ import pytest
 from pipeline.feeds.fetch import Fetched, Fetcher, retry_after
 from pipeline.feeds.safety import FetchError, FetchReason
 from pipeline.settings import Settings
-from tests.feeds.conftest import Answer, Site
+from tests.feeds.conftest import FEEDS, Answer, Site
 
 LOOPBACK = ["127.0.0.0/8"]
 
@@ -35,7 +35,7 @@ def refused(settings: Settings, url: str, **options: object) -> FetchError:
 
 
 def test_a_page_is_fetched_with_the_user_agent_of_the_settings(site: Site) -> None:
-    site.serve("/a", "article.html", "text/html; charset=utf-8")
+    site.serve("/a", FEEDS / "article.html", "text/html; charset=utf-8")
     settings = Settings(feeds_allowed_networks=LOOPBACK, feeds_user_agent="test-agent/1")
     fetched = get(settings, site.url("/a"), html_only=True)
     assert fetched.status == 200
@@ -45,7 +45,7 @@ def test_a_page_is_fetched_with_the_user_agent_of_the_settings(site: Site) -> No
 
 
 def test_loopback_is_refused_unless_allowed(site: Site) -> None:
-    site.serve("/a", "article.html", "text/html")
+    site.serve("/a", FEEDS / "article.html", "text/html")
     error = refused(Settings(), site.url("/a"))
     assert error.reason == FetchReason.PRIVATE_ADDRESS
     assert site.hits("/a") == 0
@@ -80,7 +80,7 @@ def test_a_redirect_loop_and_too_many_redirects(site: Site) -> None:
 
 def test_a_redirect_is_followed(site: Site) -> None:
     site.routes["/old"] = Answer(301, {"location": "/new"})
-    site.serve("/new", "article.html", "text/html")
+    site.serve("/new", FEEDS / "article.html", "text/html")
     fetched = get(Settings(feeds_allowed_networks=LOOPBACK), site.url("/old"))
     assert fetched.url == site.url("/new")
 

@@ -21,7 +21,8 @@ def test_rss_entries_resolve_relative_links_and_read_dates_and_authors() -> None
     first = parsed.entries[0]
     assert first.title == "Ferry timetable changes next week"
     assert first.date == "2026-12-07T08:00:00+00:00"
-    assert first.author is not None and "Mira Olsen" in first.author
+    assert first.author is not None
+    assert "Mira Olsen" in first.author
 
 
 def test_atom_entry() -> None:

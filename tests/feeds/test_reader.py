@@ -7,15 +7,17 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Sequence
+from typing import Any
 
 import pytest
+from kafka import KafkaConsumer, TopicPartition
 
 from pipeline.feeds.lists import FeedSet
 from pipeline.feeds.reader import FeedReader, Round, SeenUrls
 from pipeline.metrics import Metrics
 from pipeline.models import Feed
 from pipeline.settings import Settings
-from pipeline.transport.client import Producer, ensure_topics, tail
+from pipeline.transport.client import Producer, connection_options, ensure_topics, tail
 from pipeline.transport.compacted import read_whole
 from tests.feeds.conftest import FEEDS, Answer, Site
 
@@ -121,18 +123,14 @@ def test_the_key_is_the_canonical_url(polite: Settings, site: Site) -> None:
     }
 
 
-def _records(settings: Settings, topic: str) -> list[object]:
-    from kafka import KafkaConsumer, TopicPartition
-
-    from pipeline.transport.client import connection_options
-
+def _records(settings: Settings, topic: str) -> list[Any]:
     consumer = KafkaConsumer(**connection_options(settings), enable_auto_commit=False)
     try:
         partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic)]
         consumer.assign(partitions)
         consumer.seek_to_beginning(*partitions)
         ends = consumer.end_offsets(partitions)
-        found: list[object] = []
+        found: list[Any] = []
         while any(consumer.position(tp) < end for tp, end in ends.items()):
             for batch in consumer.poll(timeout_ms=500).values():
                 found += batch
@@ -176,7 +174,7 @@ def test_pages_robots_txt_disallows_are_not_fetched(polite: Settings, site: Site
 
 def test_a_malformed_feed_fails_and_the_others_go_on(polite: Settings, site: Site) -> None:
     good = serve_rss(site)
-    site.serve("/broken.xml", "malformed.xml", "application/rss+xml")
+    site.serve("/broken.xml", FEEDS / "malformed.xml", "application/rss+xml")
     broken = Feed(url=site.url("/broken.xml"))
     metrics = Metrics()
     (summary,) = rounds(polite, [broken, good], 1, metrics)

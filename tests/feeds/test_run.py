@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner, Result
@@ -52,9 +53,9 @@ def test_an_invalid_feed_adds_nothing(settings: Settings) -> None:
 def test_feed_articles_go_through_a_real_worker(
     settings: Settings, worker: WorkerProcess, site: Site
 ) -> None:
-    site.serve("/rss.xml", "rss.xml", "application/rss+xml")
+    site.serve("/rss.xml", FEEDS / "rss.xml", "application/rss+xml")
     for path in ("/news/ferry-timetable", "/news/fish-market?utm_source=rss"):
-        site.serve(path, "article.html", "text/html; charset=utf-8")
+        site.serve(path, FEEDS / "article.html", "text/html; charset=utf-8")
     reader = settings.model_copy(
         update={
             "feeds_allowed_networks": ["127.0.0.0/8"],
@@ -96,7 +97,6 @@ def test_feed_articles_go_through_a_real_worker(
 def test_a_feed_of_the_feeds_file_is_polled(
     settings: Settings, site: Site, tmp_path: object
 ) -> None:
-    from pathlib import Path
 
     listing = Path(str(tmp_path)) / "feeds.txt"
     listing.write_text(f"# my feeds\n{site.url('/empty.xml')} Empty feed\n")
