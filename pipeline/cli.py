@@ -1,5 +1,5 @@
 """The ``mediamon`` command line: broker, worker, push, tail, enrich, demo, schemas, trends,
-watch and feeds."""
+watch, feeds and notify."""
 
 from __future__ import annotations
 
@@ -98,6 +98,7 @@ def _topic(settings: Settings, name: str) -> str:
         "deadletter": settings.topic_deadletter,
         "alerts": settings.topic_alerts,
         "trends": settings.topic_trends,
+        "notify-deadletter": settings.topic_notify_deadletter,
     }
     return short.get(name, name)
 
@@ -107,8 +108,8 @@ def tail(
     topic: Annotated[
         list[str] | None,
         typer.Option(
-            help="Topic(s) to read, by name or as raw, enriched, deadletter, alerts or trends"
-            " (the configured topics); default: enriched."
+            help="Topic(s) to read, by name or as raw, enriched, deadletter, alerts, trends or"
+            " notify-deadletter (the configured topics); default: enriched."
         ),
     ] = None,
     from_beginning: Annotated[bool, typer.Option(help="Start at the oldest record.")] = False,
@@ -441,6 +442,24 @@ def feeds_remove(
         raise _fail(str(exc)) from exc
     for url in urls:
         typer.echo(f"removed {url}")
+
+
+notify_app = typer.Typer(
+    help="Notifications: watch-rule alerts sent to webhooks, e-mail and chat services.",
+    no_args_is_help=True,
+)
+app.add_typer(notify_app, name="notify")
+
+
+@notify_app.command("run")
+def notify_run() -> None:
+    """Send the alerts of the rules that name targets (notify) to them, until stopped."""
+    from pipeline.notify.run import run_notifier
+
+    try:
+        run_notifier(Settings(), typer.echo)
+    except BrokerUnavailable as exc:
+        raise _fail(str(exc)) from exc
 
 
 def main() -> None:

@@ -1,7 +1,8 @@
 """Prometheus metrics of the worker (prometheus-client): articles in and out, dead letters by
 reason, duplicates by kind, per-stage and batch timings; and of the feed reader (polls, items,
-fetch errors, bytes and latency per feed and host). Every labelled series is created at zero
-when the worker starts, so a dashboard never shows "no data" on a healthy idle worker."""
+fetch errors, bytes and latency per feed and host) and of the notifier (messages by target kind
+and outcome). Every labelled series is created at zero when the worker starts, so a dashboard
+never shows "no data" on a healthy idle worker."""
 
 from __future__ import annotations
 
@@ -43,6 +44,8 @@ _LATENCY_BUCKETS = (
 )
 LATENCY_SINCE = ("ingest", "publication")
 FEED_POLL_OUTCOMES = ("new", "unchanged", "not_modified", "failed")
+NOTIFY_KINDS = ("webhook", "email", "apprise")
+NOTIFY_OUTCOMES = ("sent", "dead_lettered", "rate_limited")
 SKIP_REASONS = ("tombstone",)
 
 
@@ -212,6 +215,25 @@ class Metrics:
             ["feed"],
             registry=r,
         )
+        self.notifications = Counter(
+            "mediamon_notifications",
+            "Messages of `mediamon notify run` per target, by target kind (webhook, email,"
+            " apprise) and outcome: sent, dead_lettered (refused or failing after every"
+            " attempt), rate_limited (over the rule's notify_max_per_hour).",
+            ["kind", "outcome"],
+            registry=r,
+        )
+        self.notify_failed_attempts = Counter(
+            "mediamon_notify_failed_attempts",
+            "Delivery attempts that failed (each retry counts), by target kind.",
+            ["kind"],
+            registry=r,
+        )
+        self.notify_held = Gauge(
+            "mediamon_notify_held",
+            "Alerts waiting for their rule's digest.",
+            registry=r,
+        )
         self.build = Info("mediamon_build", "Pipeline and model versions.", registry=r)
         self.build.info({"version": __version__, "model": model})
         for reason in Reason:
@@ -222,6 +244,10 @@ class Metrics:
             self.duplicates.labels(kind=kind.value)
         for since in LATENCY_SINCE:
             self.latency.labels(since=since)
+        for target_kind in NOTIFY_KINDS:
+            self.notify_failed_attempts.labels(kind=target_kind)
+            for outcome in NOTIFY_OUTCOMES:
+                self.notifications.labels(kind=target_kind, outcome=outcome)
 
     def init_topics(self, inputs: list[str], outputs: list[str]) -> None:
         """Create the per-topic series at zero."""

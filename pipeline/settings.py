@@ -343,6 +343,38 @@ class Settings(BaseSettings):
         description="Prometheus /metrics port of `mediamon feeds run`; 0 disables.",
     )
 
+    # Notifications
+    topic_notify_deadletter: str = Field(
+        "articles.notify.deadletter",
+        description="Alerts `mediamon notify run` could not deliver to a target after"
+        " MEDIAMON_NOTIFY_ATTEMPTS tries (key: rule id).",
+    )
+    notify_targets: dict[str, str] = Field(
+        {},
+        description="Named notification targets, as a JSON object of name to URL (a rule's"
+        " notify names them, so that the URLs and their tokens stay out of the rules).",
+    )
+    notify_webhook_secret: SecretStr | None = Field(
+        None,
+        description="The key of the HMAC-SHA256 signature of every webhook (headers"
+        " X-Mediamon-Timestamp and X-Mediamon-Signature); unset: webhooks are not signed.",
+    )
+    notify_attempts: int = Field(
+        5,
+        ge=1,
+        description="Tries to deliver one message to one target (the waits between them"
+        " double from 1 s up to MEDIAMON_RETRY_BACKOFF_MAX_S) before it is dead-lettered.",
+    )
+    notify_timeout_s: float = Field(
+        10.0, gt=0, description="Longest one delivery attempt (webhook, e-mail) may take."
+    )
+    notify_metrics_port: int = Field(
+        9110,
+        ge=0,
+        le=65535,
+        description="Prometheus /metrics port of `mediamon notify run`; 0 disables.",
+    )
+
     # Observability
     metrics_port: int = Field(
         9108, ge=0, le=65535, description="Prometheus /metrics port of the worker; 0 disables."

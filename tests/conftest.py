@@ -58,6 +58,7 @@ def embedded_settings(broker: EmbeddedBroker, data_dir: Path) -> Settings:
             topic_watch=f"test-{run}.watch",
             topic_feeds=f"test-{run}.feeds",
             topic_feeds_seen=f"test-{run}.feeds.seen",
+            topic_notify_deadletter=f"test-{run}.notify.deadletter",
             partitions=2,
             metrics_port=free_port(),
             data_dir=data_dir,

@@ -8,7 +8,8 @@
 - :mod:`pipeline.models.rules`: rule-file schemas: the IPTC code table (:class:`IptcCodeTable`),
   the taxonomy of subject tags (:class:`Taxonomy`) and watch rules (:class:`WatchRule`).
 - :mod:`pipeline.models.feeds`: the feed reader's records: :class:`Feed`, :class:`FeedItem`
-  (the ingest record it produces) and :class:`SeenUrl`.
+  (the ingest record it produces) and :class:`SeenUrl`; :mod:`pipeline.models.notify`:
+  :class:`NotifyDeadLetter`, an alert the notifier could not deliver.
 - :mod:`pipeline.models.base`: what they share: the strict pydantic base, the schema
   version, bounded score types and :func:`polarity`, the reading of a sentiment.
 
@@ -45,6 +46,7 @@ from pipeline.models.events import (
     encode,
 )
 from pipeline.models.feeds import Feed, FeedItem, SeenUrl
+from pipeline.models.notify import NotifyDeadLetter
 from pipeline.models.records import (
     RawRecord,
     Reason,
@@ -89,6 +91,7 @@ __all__ = [
     "IptcCodeId",
     "IptcCodeTable",
     "Mention",
+    "NotifyDeadLetter",
     "Offset",
     "Outcome",
     "Polarity",

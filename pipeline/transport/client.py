@@ -53,12 +53,18 @@ def _reachable(settings: Settings) -> Iterator[None]:
 
 
 def ensure_topics(settings: Settings) -> list[str]:
-    """Create the ingest topic, the output topics, the trend topics, and the compacted topics
-    of the watch rules, the feeds and the feeds' seen URLs (one partition each: the latest
-    record of a key is the item; seen URLs also expire) if missing; return those created."""
+    """Create the ingest topic, the output topics (the notifier's dead letters too), the trend
+    topics, and the compacted topics of the watch rules, the feeds and the feeds' seen URLs
+    (one partition each: the latest record of a key is the item; seen URLs also expire) if
+    missing; return those created."""
     specs = [
         NewTopic(name, settings.partitions, settings.replication_factor)
-        for name in [settings.topic_raw, *settings.output_topics, *settings.trend_topics]
+        for name in [
+            settings.topic_raw,
+            *settings.output_topics,
+            settings.topic_notify_deadletter,
+            *settings.trend_topics,
+        ]
     ]
     retention_ms = int(settings.feeds_seen_retention_days * 86_400_000)
     compacted = {
