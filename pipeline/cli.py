@@ -7,10 +7,11 @@ import logging
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
+from pipeline.keyed import KeyedItems
 from pipeline.models import TrendKind, encode
 from pipeline.rules.trends import RankBy
 from pipeline.settings import Settings
@@ -268,6 +269,21 @@ watch_app = typer.Typer(
 app.add_typer(watch_app, name="watch")
 
 
+def _removable(
+    keys: list[str], items: KeyedItems[Any], file: Path | None, topic: str, what: str, users: str
+) -> None:
+    """Fail, removing nothing, unless every key is an item of the topic."""
+    problems = [
+        f"{key} comes from {file}: edit the file and restart the {users}"
+        if key in items.file
+        else f"no {what} {key} in {topic}"
+        for key in keys
+        if key not in items.topic
+    ]
+    if problems:
+        raise _fail("nothing removed:\n  " + "\n  ".join(problems))
+
+
 @watch_app.command("add")
 def watch_add(
     path: Annotated[
@@ -329,15 +345,7 @@ def watch_remove(
     settings = Settings()
     try:
         rules = read_rules(settings)
-        problems = [
-            f"{rule_id} comes from {settings.watch_file}: edit the file and restart the workers"
-            if rule_id in rules.file
-            else f"no rule {rule_id} in {settings.topic_watch}"
-            for rule_id in rule_ids
-            if rule_id not in rules.topic
-        ]
-        if problems:
-            raise _fail("nothing removed:\n  " + "\n  ".join(problems))
+        _removable(rule_ids, rules, settings.watch_file, settings.topic_watch, "rule", "workers")
         remove_rules(settings, rule_ids)
     except BrokerUnavailable as exc:
         raise _fail(str(exc)) from exc
@@ -428,15 +436,7 @@ def feeds_remove(
     settings = Settings()
     try:
         feeds = read_feeds(settings)
-        problems = [
-            f"{url} comes from {settings.feeds_file}: edit the file and restart the readers"
-            if url in feeds.file
-            else f"no feed {url} in {settings.topic_feeds}"
-            for url in urls
-            if url not in feeds.topic
-        ]
-        if problems:
-            raise _fail("nothing removed:\n  " + "\n  ".join(problems))
+        _removable(urls, feeds, settings.feeds_file, settings.topic_feeds, "feed", "readers")
         remove_feeds(settings, urls)
     except BrokerUnavailable as exc:
         raise _fail(str(exc)) from exc

@@ -15,9 +15,10 @@ from pipeline.feeds.lists import FeedSet
 from pipeline.feeds.reader import FeedReader, SeenUrls
 from pipeline.metrics import Metrics
 from pipeline.settings import Settings
-from pipeline.transport.client import BrokerUnavailable, Producer, ensure_topics
+from pipeline.transport.client import BrokerUnavailable, Producer
 from pipeline.transport.compacted import TopicFollower
 from pipeline.transport.feeds import file_feeds
+from pipeline.transport.side import start_side_process
 
 log = logging.getLogger(__name__)
 
@@ -31,12 +32,7 @@ def _wait_ready(followers: list[TopicFollower], timeout: float) -> None:
 
 def run_feeds(settings: Settings, echo: Callable[[str], None], once: bool = False) -> None:
     """Poll the feeds until stopped (``once``: one round, then return)."""
-    logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(message)s")
-    metrics = Metrics()
-    if settings.feeds_metrics_port:
-        metrics.serve(settings.feeds_metrics_port)
-    if settings.create_topics:
-        ensure_topics(settings)
+    metrics = start_side_process(settings, settings.feeds_metrics_port)
     feeds = FeedSet(file_feeds(settings), on_change=metrics.feeds.set)
     seen = SeenUrls()
     followers = [

@@ -36,9 +36,9 @@ from pipeline.transport.client import (
     Producer,
     _reachable,
     connection_options,
-    ensure_topics,
 )
 from pipeline.transport.compacted import TopicFollower
+from pipeline.transport.side import start_side_process
 from pipeline.transport.watch import file_rules
 
 log = logging.getLogger(__name__)
@@ -171,12 +171,7 @@ def _alert(record: Any) -> Alert | None:
 
 def run_notifier(settings: Settings, echo: Callable[[str], None]) -> None:
     """Deliver alerts until SIGTERM or SIGINT."""
-    logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(message)s")
-    metrics = Metrics()
-    if settings.notify_metrics_port:
-        metrics.serve(settings.notify_metrics_port)
-    if settings.create_topics:
-        ensure_topics(settings)
+    metrics = start_side_process(settings, settings.notify_metrics_port)
     rules = WatchRules(file_rules(settings))
     follower = TopicFollower(settings, settings.topic_watch, rules.apply, "watch rules")
     follower.start()

@@ -6,6 +6,8 @@ Such a topic is read without a consumer group, every partition assigned from the
 that every reader sees every record; :class:`TopicFollower` keeps following it from a thread
 (kafka-python is synchronous), retrying with backoff while the broker is away. Each record goes
 to an ``apply(key, value, where)`` callback: the reader knows nothing of what the records mean.
+The file whose items such a topic joins (``MEDIAMON_WATCH_FILE``, ``MEDIAMON_FEEDS_FILE``) is read
+here too (:func:`file_items`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
 
 from kafka import KafkaConsumer, TopicPartition
 
@@ -79,6 +83,28 @@ class CompactedTopic:
 
     def close(self) -> None:
         self._consumer.close()
+
+
+T = TypeVar("T")
+
+
+def file_items(
+    path: Path | None, parse: Callable[[bytes, str], tuple[list[T], list[str]]], what: str
+) -> list[T]:
+    """The valid items of the file at ``path`` (watch rules, feeds) that the topic's items
+    join. Every problem is logged (a bad item is left out, an unreadable file gives none)."""
+    if path is None:
+        return []
+    try:
+        text = path.read_bytes()
+    except OSError as exc:
+        log.error("cannot read the %s file %s (%s); nothing from it", what, path, exc)
+        return []
+    items, errors = parse(text, str(path))
+    for error in errors:
+        log.error("%s; left out", error)
+    log.info("%d item(s) in the %s file %s", len(items), what, path)
+    return items
 
 
 def read_whole(settings: Settings, topic: str, apply: Apply) -> None:

@@ -12,26 +12,14 @@ from pipeline.feeds.lists import FeedSet, parse_feed_list
 from pipeline.models import Feed
 from pipeline.settings import Settings
 from pipeline.transport.client import push
-from pipeline.transport.compacted import read_whole
+from pipeline.transport.compacted import file_items, read_whole
 
 log = logging.getLogger(__name__)
 
 
 def file_feeds(settings: Settings) -> list[Feed]:
     """The valid feeds of ``MEDIAMON_FEEDS_FILE``; every problem is logged, none is fatal."""
-    path = settings.feeds_file
-    if path is None:
-        return []
-    try:
-        text = path.read_bytes()
-    except OSError as exc:
-        log.error("cannot read the feeds file %s (%s); no feeds from it", path, exc)
-        return []
-    feeds, errors = parse_feed_list(text, str(path))
-    for error in errors:
-        log.error("%s; the feed is left out", error)
-    log.info("%d feed(s) in %s", len(feeds), path)
-    return feeds
+    return file_items(settings.feeds_file, parse_feed_list, "feeds")
 
 
 def read_feeds(settings: Settings) -> FeedSet:

@@ -17,7 +17,7 @@ from pipeline.models import WatchRule
 from pipeline.rules.watch import WatchRules, parse_rules
 from pipeline.settings import Settings
 from pipeline.transport.client import push
-from pipeline.transport.compacted import read_whole
+from pipeline.transport.compacted import file_items, read_whole
 
 log = logging.getLogger(__name__)
 
@@ -25,19 +25,7 @@ log = logging.getLogger(__name__)
 def file_rules(settings: Settings) -> list[WatchRule]:
     """The valid rules of ``MEDIAMON_WATCH_FILE``. Every problem is logged (a bad rule is left
     out, an unreadable file gives no rules): a bad rule never stops a worker."""
-    path = settings.watch_file
-    if path is None:
-        return []
-    try:
-        text = path.read_bytes()
-    except OSError as exc:
-        log.error("cannot read the watch file %s (%s); no rules from it", path, exc)
-        return []
-    rules, errors = parse_rules(text, str(path))
-    for error in errors:
-        log.error("%s; the rule is left out", error)
-    log.info("%d watch rule(s) in %s", len(rules), path)
-    return rules
+    return file_items(settings.watch_file, parse_rules, "watch")
 
 
 def read_rules(settings: Settings) -> WatchRules:

@@ -256,3 +256,18 @@ def _ready(url: str, timeout: float) -> bool:
             pass
         time.sleep(0.2)
     return False
+
+
+def exposition_problems(port: int) -> tuple[bytes, str]:
+    """The /metrics exposition on ``port`` and what `promtool check metrics` says of it
+    (nothing when it is clean; a non-zero exit adds its code)."""
+    promtool = require_binary("promtool", "prometheus")
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
+        exposition = response.read()
+    result = subprocess.run(
+        [promtool, "check", "metrics"], input=exposition, capture_output=True, timeout=60
+    )
+    problems = (result.stdout + result.stderr).decode().strip()
+    if result.returncode != 0:
+        problems += f" (exit {result.returncode})"
+    return exposition, problems

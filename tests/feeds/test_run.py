@@ -23,6 +23,16 @@ def mediamon(settings: Settings, *args: str) -> Result:
     return CliRunner().invoke(app, list(args), env=settings.as_env())
 
 
+def feeds_once(settings: Settings) -> subprocess.CompletedProcess[bytes]:
+    """`mediamon feeds run --once` in a process of its own."""
+    return subprocess.run(
+        [sys.executable, "-m", "pipeline", "feeds", "run", "--once"],
+        env=settings_env(settings),
+        capture_output=True,
+        timeout=120,
+    )
+
+
 def test_feeds_are_added_listed_and_removed(settings: Settings) -> None:
     added = mediamon(settings, "feeds", "add", "https://a.example/rss", str(FEEDS / "feeds.opml"))
     assert added.exit_code == 0, added.output
@@ -64,17 +74,14 @@ def test_feed_articles_go_through_a_real_worker(
         }
     )
     assert mediamon(reader, "feeds", "add", site.url("/rss.xml")).exit_code == 0
-    run = subprocess.run(
-        [sys.executable, "-m", "pipeline", "feeds", "run", "--once"],
-        env=settings_env(reader),
-        capture_output=True,
-        timeout=120,
-    )
+    run = feeds_once(reader)
     output = run.stdout.decode()
     assert run.returncode == 0, output + run.stderr.decode()[-3000:]
     assert "feeds: 1 feed(s), 0 URL(s) seen before" in output
     assert "feeds round 1: 1 polled (1 new), 2 article(s) produced" in output
-    events = read_outputs(settings, 2, topics=[settings.topic_enriched])
+    events = read_outputs(
+        settings, 2, timeout=180, topics=[settings.topic_enriched]
+    )  # models load slowly
     assert sorted(str(e["url"]) for e in events) == [
         site.url("/news/ferry-timetable"),
         site.url("/news/fish-market"),
@@ -83,12 +90,7 @@ def test_feed_articles_go_through_a_real_worker(
         "Ferry timetable changes next week",
         "Council approves new fish market",
     }
-    again = subprocess.run(
-        [sys.executable, "-m", "pipeline", "feeds", "run", "--once"],
-        env=settings_env(reader),
-        capture_output=True,
-        timeout=120,
-    )
+    again = feeds_once(reader)
     assert "2 URL(s) seen before" in again.stdout.decode()
     assert "0 article(s) produced" in again.stdout.decode()
     assert site.hits("/news/ferry-timetable") == 1
@@ -113,10 +115,5 @@ def test_a_feed_of_the_feeds_file_is_polled(
     )
     listed = mediamon(reader, "feeds", "list")
     assert listed.output.splitlines() == [f"{site.url('/empty.xml')}\tfile\tEmpty feed"]
-    run = subprocess.run(
-        [sys.executable, "-m", "pipeline", "feeds", "run", "--once"],
-        env=settings_env(reader),
-        capture_output=True,
-        timeout=120,
-    )
+    run = feeds_once(reader)
     assert "feeds round 1: 1 polled (1 unchanged), 0 article(s) produced" in run.stdout.decode()
