@@ -27,19 +27,22 @@ def describe(error: ValidationError) -> str:
 
 class KeyedItems(Generic[M]):
     """The items in use: ``file`` (by key) and ``topic`` (by key), which replaces a file item of
-    the same key; ``active`` lists them. ``on_change`` receives the number of active items."""
+    the same key (the field ``key_field``); ``active`` lists them. ``on_change`` receives the
+    number of active items."""
 
     def __init__(
         self,
         model: type[M],
         key_of: Callable[[M], str],
         name: str,
+        key_field: str,
         file_items: Iterable[M] = (),
         on_change: Callable[[int], None] = lambda count: None,
     ) -> None:
         self._model = model
         self._key_of = key_of
         self._name = name
+        self._key_field = key_field
         self.file = {key_of(item): item for item in file_items}
         self.topic: dict[str, M] = {}
         self._on_change = on_change
@@ -71,7 +74,8 @@ class KeyedItems(Generic[M]):
             self._reject(item_key, where, describe(exc))
             return
         if self._key_of(item) != item_key:
-            self._reject(item_key, where, f"its key is {self._key_of(item)!r}, not its key")
+            found = f"its {self._key_field} is {self._key_of(item)!r}, not its key"
+            self._reject(item_key, where, found)
             return
         log.info("%s %s %s", self._name, item_key, "updated" if item_key in self.topic else "added")
         self.topic[item_key] = item

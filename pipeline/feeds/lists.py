@@ -56,4 +56,4 @@ class FeedSet(KeyedItems[Feed]):
         file_feeds: Iterable[Feed] = (),
         on_change: Callable[[int], None] = lambda count: None,
     ) -> None:
-        super().__init__(Feed, lambda feed: feed.url, "feed", file_feeds, on_change)
+        super().__init__(Feed, lambda feed: feed.url, "feed", "url", file_feeds, on_change)

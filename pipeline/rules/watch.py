@@ -362,4 +362,4 @@ class WatchRules(KeyedItems[WatchRule]):
         file_rules: Iterable[WatchRule] = (),
         on_change: Callable[[int], None] = lambda count: None,
     ) -> None:
-        super().__init__(WatchRule, lambda rule: rule.id, "watch rule", file_rules, on_change)
+        super().__init__(WatchRule, lambda rule: rule.id, "watch rule", "id", file_rules, on_change)
