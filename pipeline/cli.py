@@ -1,5 +1,5 @@
-"""The ``mediamon`` command line: broker, worker, push, tail, enrich, demo, schemas, trends
-and watch."""
+"""The ``mediamon`` command line: broker, worker, push, tail, enrich, demo, schemas, trends,
+watch, feeds and notify."""
 
 from __future__ import annotations
 
@@ -7,10 +7,11 @@ import logging
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
+from pipeline.keyed import KeyedItems
 from pipeline.models import TrendKind, encode
 from pipeline.rules.trends import RankBy
 from pipeline.settings import Settings
@@ -98,6 +99,7 @@ def _topic(settings: Settings, name: str) -> str:
         "deadletter": settings.topic_deadletter,
         "alerts": settings.topic_alerts,
         "trends": settings.topic_trends,
+        "notify-deadletter": settings.topic_notify_deadletter,
     }
     return short.get(name, name)
 
@@ -107,8 +109,8 @@ def tail(
     topic: Annotated[
         list[str] | None,
         typer.Option(
-            help="Topic(s) to read, by name or as raw, enriched, deadletter, alerts or trends"
-            " (the configured topics); default: enriched."
+            help="Topic(s) to read, by name or as raw, enriched, deadletter, alerts, trends or"
+            " notify-deadletter (the configured topics); default: enriched."
         ),
     ] = None,
     from_beginning: Annotated[bool, typer.Option(help="Start at the oldest record.")] = False,
@@ -272,6 +274,21 @@ watch_app = typer.Typer(
 app.add_typer(watch_app, name="watch")
 
 
+def _removable(
+    keys: list[str], items: KeyedItems[Any], file: Path | None, topic: str, what: str, users: str
+) -> None:
+    """Fail, removing nothing, unless every key is an item of the topic."""
+    problems = [
+        f"{key} comes from {file}: edit the file and restart the {users}"
+        if key in items.file
+        else f"no {what} {key} in {topic}"
+        for key in keys
+        if key not in items.topic
+    ]
+    if problems:
+        raise _fail("nothing removed:\n  " + "\n  ".join(problems))
+
+
 @watch_app.command("add")
 def watch_add(
     path: Annotated[
@@ -333,20 +350,121 @@ def watch_remove(
     settings = Settings()
     try:
         rules = read_rules(settings)
-        problems = [
-            f"{rule_id} comes from {settings.watch_file}: edit the file and restart the workers"
-            if rule_id in rules.file
-            else f"no rule {rule_id} in {settings.topic_watch}"
-            for rule_id in rule_ids
-            if rule_id not in rules.topic
-        ]
-        if problems:
-            raise _fail("nothing removed:\n  " + "\n  ".join(problems))
+        _removable(rule_ids, rules, settings.watch_file, settings.topic_watch, "rule", "workers")
         remove_rules(settings, rule_ids)
     except BrokerUnavailable as exc:
         raise _fail(str(exc)) from exc
     for rule_id in rule_ids:
         typer.echo(f"removed {rule_id}")
+
+
+feeds_app = typer.Typer(
+    help="Feeds: RSS, Atom and JSON feeds and news sitemaps read into the ingest topic.",
+    no_args_is_help=True,
+)
+app.add_typer(feeds_app, name="feeds")
+
+
+@feeds_app.command("run")
+def feeds_run(
+    once: Annotated[bool, typer.Option(help="Poll every feed once, then exit.")] = False,
+) -> None:
+    """Poll the feeds and produce each new article to the ingest topic (a line per round)."""
+    from pipeline.feeds.run import run_feeds
+
+    try:
+        run_feeds(Settings(), typer.echo, once=once)
+    except BrokerUnavailable as exc:
+        raise _fail(str(exc)) from exc
+
+
+@feeds_app.command("add")
+def feeds_add(
+    sources: Annotated[
+        list[str],
+        typer.Argument(help="Feed URLs, or files: OPML or one URL a line; - for stdin."),
+    ],
+) -> None:
+    """Add feeds; running feed readers poll them at once."""
+    from pipeline.feeds.lists import parse_feed_list
+    from pipeline.transport.feeds import add_feeds
+
+    feeds = []
+    errors = []
+    for source in sources:
+        if "://" in source:
+            text, origin = source.encode(), "the command line"
+        else:
+            try:
+                text = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
+            except OSError as exc:
+                raise _fail(f"cannot read {source}: {exc.strerror or exc}") from exc
+            origin = "stdin" if source == "-" else source
+        found, problems = parse_feed_list(text, origin)
+        feeds += found
+        errors += problems
+    if errors:
+        raise _fail("invalid feeds, none added:\n  " + "\n  ".join(errors))
+    if not feeds:
+        raise _fail("no feed given")
+    try:
+        add_feeds(Settings(), feeds)
+    except BrokerUnavailable as exc:
+        raise _fail(str(exc)) from exc
+    for feed in feeds:
+        typer.echo(f"added {feed.url}")
+
+
+@feeds_app.command("list")
+def feeds_list() -> None:
+    """List the feeds the readers poll: the feeds topic's and MEDIAMON_FEEDS_FILE's."""
+    from pipeline.transport.feeds import read_feeds
+
+    try:
+        feeds = read_feeds(Settings())
+    except BrokerUnavailable as exc:
+        raise _fail(str(exc)) from exc
+    for feed in sorted(feeds.active, key=lambda f: f.url):
+        origin = "topic" if feed.url in feeds.topic else "file"
+        typer.echo(f"{feed.url}\t{origin}\t{feed.title}")
+    if not feeds.active:
+        typer.echo("no feeds", err=True)
+
+
+@feeds_app.command("remove")
+def feeds_remove(
+    urls: Annotated[list[str], typer.Argument(help="The URLs of the feeds to remove.")],
+) -> None:
+    """Remove feeds from the feeds topic; running feed readers stop polling them at once."""
+    from pipeline.transport.feeds import read_feeds, remove_feeds
+
+    settings = Settings()
+    try:
+        feeds = read_feeds(settings)
+        _removable(urls, feeds, settings.feeds_file, settings.topic_feeds, "feed", "readers")
+        remove_feeds(settings, urls)
+    except BrokerUnavailable as exc:
+        raise _fail(str(exc)) from exc
+    for url in urls:
+        typer.echo(f"removed {url}")
+
+
+notify_app = typer.Typer(
+    help="Notifications: watch-rule alerts sent to webhooks, e-mail and chat services.",
+    no_args_is_help=True,
+)
+app.add_typer(notify_app, name="notify")
+
+
+@notify_app.command("run")
+def notify_run() -> None:
+    """Send the alerts of the rules that name targets (notify) to them, until stopped."""
+    from pipeline.notify.run import run_notifier
+
+    try:
+        run_notifier(Settings(), typer.echo)
+    except BrokerUnavailable as exc:
+        raise _fail(str(exc)) from exc
 
 
 def main() -> None:

@@ -1,6 +1,8 @@
 """Prometheus metrics of the worker (prometheus-client): articles in and out, dead letters by
-reason, duplicates by kind, per-stage and batch timings. Every labelled series is created at zero
-when the worker starts, so a dashboard never shows "no data" on a healthy idle worker."""
+reason, duplicates by kind, per-stage and batch timings; and of the feed reader (polls, items,
+fetch errors, bytes and latency per feed and host) and of the notifier (messages by target kind
+and outcome). Every labelled series is created at zero when the worker starts, so a dashboard
+never shows "no data" on a healthy idle worker."""
 
 from __future__ import annotations
 
@@ -41,6 +43,9 @@ _LATENCY_BUCKETS = (
     7 * 86400.0,
 )
 LATENCY_SINCE = ("ingest", "publication")
+FEED_POLL_OUTCOMES = ("new", "unchanged", "not_modified", "failed")
+NOTIFY_KINDS = ("webhook", "email", "apprise")
+NOTIFY_OUTCOMES = ("sent", "dead_lettered", "rate_limited")
 SKIP_REASONS = ("tombstone",)
 
 
@@ -157,6 +162,78 @@ class Metrics:
         self.watch_rules = Gauge(
             "mediamon_watch_rules", "Watch rules the worker applies.", registry=r
         )
+        self.feeds = Gauge("mediamon_feeds", "Feeds the feed reader polls.", registry=r)
+        self.feed_polls = Counter(
+            "mediamon_feed_polls",
+            "Polls of a feed by `mediamon feeds run`, by outcome: new (new items found),"
+            " unchanged (none new), not_modified (a 304), failed.",
+            ["feed", "outcome"],
+            registry=r,
+        )
+        self.feed_items = Counter(
+            "mediamon_feed_items",
+            "Articles of a feed fetched and acknowledged on the ingest topic.",
+            ["feed"],
+            registry=r,
+        )
+        self.feed_fetch_errors = Counter(
+            "mediamon_feed_fetch_errors",
+            "Feed and page fetches that gave nothing to use, by host and reason (robots and"
+            " not_html: refused by robots.txt, not an HTML page; the others: failures).",
+            ["host", "reason"],
+            registry=r,
+        )
+        self.feed_bytes = Counter(
+            "mediamon_feed_bytes",
+            "Bytes the feed reader downloaded (as sent, compressed), by host.",
+            ["host"],
+            registry=r,
+        )
+        self.feed_fetch_seconds = Histogram(
+            "mediamon_feed_fetch_seconds",
+            "Time of one feed or page fetch that got an answer, by host.",
+            ["host"],
+            buckets=_STAGE_BUCKETS,
+            registry=r,
+        )
+        self.feed_last_success = Gauge(
+            "mediamon_feed_last_success_timestamp_seconds",
+            "When a poll of the feed last succeeded (Unix time).",
+            ["feed"],
+            registry=r,
+        )
+        self.feed_last_new_item = Gauge(
+            "mediamon_feed_last_new_item_timestamp_seconds",
+            "When a poll of the feed last found a new item (Unix time); the time the reader"
+            " started polling it until then.",
+            ["feed"],
+            registry=r,
+        )
+        self.feed_interval = Gauge(
+            "mediamon_feed_poll_interval_seconds",
+            "The feed's current poll interval, adapted to how often it publishes.",
+            ["feed"],
+            registry=r,
+        )
+        self.notifications = Counter(
+            "mediamon_notifications",
+            "Messages of `mediamon notify run` per target, by target kind (webhook, email,"
+            " apprise) and outcome: sent, dead_lettered (refused or failing after every"
+            " attempt), rate_limited (over the rule's notify_max_per_hour).",
+            ["kind", "outcome"],
+            registry=r,
+        )
+        self.notify_failed_attempts = Counter(
+            "mediamon_notify_failed_attempts",
+            "Delivery attempts that failed (each retry counts), by target kind.",
+            ["kind"],
+            registry=r,
+        )
+        self.notify_held = Gauge(
+            "mediamon_notify_held",
+            "Alerts waiting for their rule's digest.",
+            registry=r,
+        )
         self.build = Info("mediamon_build", "Pipeline and model versions.", registry=r)
         self.build.info({"version": __version__, "model": model})
         for reason in Reason:
@@ -167,6 +244,10 @@ class Metrics:
             self.duplicates.labels(kind=kind.value)
         for since in LATENCY_SINCE:
             self.latency.labels(since=since)
+        for target_kind in NOTIFY_KINDS:
+            self.notify_failed_attempts.labels(kind=target_kind)
+            for outcome in NOTIFY_OUTCOMES:
+                self.notifications.labels(kind=target_kind, outcome=outcome)
 
     def init_topics(self, inputs: list[str], outputs: list[str]) -> None:
         """Create the per-topic series at zero."""
@@ -174,6 +255,13 @@ class Metrics:
             self.consumed.labels(topic=topic)
         for topic in outputs:
             self.published.labels(topic=topic)
+
+    def init_feed(self, feed: str, now: float) -> None:
+        """Create a feed's series: its polls at zero, its last new item at ``now``."""
+        for outcome in FEED_POLL_OUTCOMES:
+            self.feed_polls.labels(feed=feed, outcome=outcome)
+        self.feed_items.labels(feed=feed)
+        self.feed_last_new_item.labels(feed=feed).set(now)
 
     def init_stages(self, names: list[str]) -> None:
         """Create the per-stage series at zero (the enricher names its stages)."""

@@ -277,6 +277,111 @@ class Settings(BaseSettings):
         10.0, gt=0, description="How often changed trends are published and metrics refreshed."
     )
 
+    # Feeds
+    topic_feeds: str = Field(
+        "articles.feeds",
+        description="The feed list (compacted; key: feed URL), written by `mediamon feeds`.",
+    )
+    topic_feeds_seen: str = Field(
+        "articles.feeds.seen",
+        description="The article URLs the feed readers have fetched (compacted; key: canonical"
+        " URL), so that a restarted reader, or another one, never fetches a page twice.",
+    )
+    feeds_file: Path | None = Field(
+        None,
+        description="A file of feeds every feed reader loads at start-up: OPML, or one URL a"
+        " line (# starts a comment).",
+    )
+    feeds_user_agent: str = Field(
+        "mediamon-feeds/0.1 (news feed reader; +https://github.com/mediamon/mediamon)",
+        min_length=1,
+        description="The User-Agent of every request of `mediamon feeds run`, and the agent"
+        " whose robots.txt rules it keeps.",
+    )
+    feeds_poll_min_s: float = Field(
+        300.0,
+        gt=0,
+        description="Shortest wait between two polls of one feed: a feed is polled this often"
+        " while each poll finds new items; the wait grows by half after a poll without any.",
+    )
+    feeds_poll_max_s: float = Field(
+        3600.0, gt=0, description="Longest wait between two polls of one feed (or two retries)."
+    )
+    feeds_fetch_timeout_s: float = Field(
+        20.0, gt=0, description="Longest a feed reader's fetch may take, redirects included."
+    )
+    feeds_max_bytes: int = Field(
+        2_097_152,
+        ge=1024,
+        description="Largest feed or page a feed reader takes, in bytes after decompression;"
+        " a larger one (a decompression bomb among them) is refused with reason too_large.",
+    )
+    feeds_max_redirects: int = Field(
+        5, ge=0, description="Most redirects a feed reader follows for one fetch."
+    )
+    feeds_concurrency: int = Field(
+        16, ge=1, description="Most fetches a feed reader runs at once, over every host."
+    )
+    feeds_host_concurrency: int = Field(
+        2, ge=1, description="Most fetches a feed reader runs at once against one host."
+    )
+    feeds_host_interval_s: float = Field(
+        1.0,
+        ge=0,
+        description="Shortest time between the starts of two requests to one host (longer"
+        " when its robots.txt asks for a crawl delay).",
+    )
+    feeds_allowed_networks: list[str] = Field(
+        [],
+        description='Non-public networks (CIDR, as ["127.0.0.0/8"]) a feed reader may fetch'
+        " from or be redirected to (for tests and intranet feeds); every other loopback,"
+        " private, link-local, shared or reserved address is refused.",
+    )
+    feeds_seen_retention_days: float = Field(
+        90.0,
+        gt=0,
+        description="How long the feeds-seen topic keeps a fetched URL (its retention when the"
+        " topic is created); a feed item older than that would be fetched again.",
+    )
+    feeds_metrics_port: int = Field(
+        9109,
+        ge=0,
+        le=65535,
+        description="Prometheus /metrics port of `mediamon feeds run`; 0 disables.",
+    )
+
+    # Notifications
+    topic_notify_deadletter: str = Field(
+        "articles.notify.deadletter",
+        description="Alerts `mediamon notify run` could not deliver to a target after"
+        " MEDIAMON_NOTIFY_ATTEMPTS tries (key: rule id).",
+    )
+    notify_targets: dict[str, str] = Field(
+        {},
+        description="Named notification targets, as a JSON object of name to URL (a rule's"
+        " notify names them, so that the URLs and their tokens stay out of the rules).",
+    )
+    notify_webhook_secret: SecretStr | None = Field(
+        None,
+        description="The key of the HMAC-SHA256 signature of every webhook (headers"
+        " X-Mediamon-Timestamp and X-Mediamon-Signature); unset: webhooks are not signed.",
+    )
+    notify_attempts: int = Field(
+        5,
+        ge=1,
+        description="Tries to deliver one message to one target (the waits between them"
+        " double from 1 s up to MEDIAMON_RETRY_BACKOFF_MAX_S) before it is dead-lettered.",
+    )
+    notify_timeout_s: float = Field(
+        10.0, gt=0, description="Longest one delivery attempt (webhook, e-mail) may take."
+    )
+    notify_metrics_port: int = Field(
+        9110,
+        ge=0,
+        le=65535,
+        description="Prometheus /metrics port of `mediamon notify run`; 0 disables.",
+    )
+
     # Observability
     metrics_port: int = Field(
         9108, ge=0, le=65535, description="Prometheus /metrics port of the worker; 0 disables."

@@ -56,6 +56,9 @@ def embedded_settings(broker: EmbeddedBroker, data_dir: Path) -> Settings:
             topic_deadletter=f"test-{run}.deadletter",
             topic_alerts=f"test-{run}.alerts",
             topic_watch=f"test-{run}.watch",
+            topic_feeds=f"test-{run}.feeds",
+            topic_feeds_seen=f"test-{run}.feeds.seen",
+            topic_notify_deadletter=f"test-{run}.notify.deadletter",
             partitions=2,
             metrics_port=free_port(),
             data_dir=data_dir,
@@ -77,17 +80,21 @@ def settings_env(settings: Settings) -> dict[str, str]:
 
 
 class WorkerProcess:
-    """``mediamon worker`` in a child process, with its output kept for failure reports."""
+    """``mediamon worker`` (or another long-running command, such as ``feeds run``) in a child
+    process, with its output kept for failure reports."""
 
-    def __init__(self, settings: Settings, log_path: Path) -> None:
+    def __init__(
+        self, settings: Settings, log_path: Path, command: tuple[str, ...] = ("worker",)
+    ) -> None:
         self.settings = settings
         self.log_path = log_path
+        self.command = command
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "pipeline", "worker"],
+                [sys.executable, "-m", "pipeline", *self.command],
                 env=settings_env(self.settings),
                 stdout=log,
                 stderr=subprocess.STDOUT,

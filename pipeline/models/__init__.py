@@ -7,6 +7,9 @@
   :class:`Trend`, :class:`Alert`, and :func:`encode`, the bytes published for them.
 - :mod:`pipeline.models.rules`: rule-file schemas: the IPTC code table (:class:`IptcCodeTable`),
   the taxonomy of subject tags (:class:`Taxonomy`) and watch rules (:class:`WatchRule`).
+- :mod:`pipeline.models.feeds`: the feed reader's records: :class:`Feed`, :class:`FeedItem`
+  (the ingest record it produces) and :class:`SeenUrl`; :mod:`pipeline.models.notify`:
+  :class:`NotifyDeadLetter`, an alert the notifier could not deliver.
 - :mod:`pipeline.models.base`: what they share: the strict pydantic base, the schema
   version, bounded score types and :func:`polarity`, the reading of a sentiment.
 
@@ -43,6 +46,8 @@ from pipeline.models.events import (
     TrendKind,
     encode,
 )
+from pipeline.models.feeds import Feed, FeedItem, SeenUrl
+from pipeline.models.notify import NotifyDeadLetter
 from pipeline.models.records import (
     RawRecord,
     Reason,
@@ -82,12 +87,15 @@ __all__ = [
     "EntityRef",
     "EntityType",
     "Evidence",
+    "Feed",
+    "FeedItem",
     "IptcCode",
     "IptcCodeId",
     "IptcCodeTable",
     "Location",
     "LocationCondition",
     "Mention",
+    "NotifyDeadLetter",
     "Offset",
     "Outcome",
     "Polarity",
@@ -99,6 +107,7 @@ __all__ = [
     "Rejected",
     "RuleId",
     "Score",
+    "SeenUrl",
     "Sentiment",
     "Source",
     "Span",

@@ -281,8 +281,9 @@ def _as_text(value: bytes) -> tuple[str, Literal["utf-8", "base64"]]:
         return base64.b64encode(value).decode("ascii"), "base64"
 
 
-def encode(outcome: Outcome | Alert | Trend) -> bytes:
-    """The JSON bytes published for an event, a dead-letter record, an alert or a trend."""
+def encode(outcome: Model) -> bytes:
+    """The JSON bytes published for an event, a dead-letter record, an alert, a trend or a
+    feed reader's record."""
     return orjson.dumps(outcome.model_dump())
 
 

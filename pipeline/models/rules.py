@@ -227,6 +227,24 @@ class WatchRule(Model):
         default_factory=list, description="Any of these ISO 639 language codes."
     )
     duplicates: bool = Field(False, description="Also alert on copies of an article already seen.")
+    notify: list[Annotated[str, Field(min_length=1)]] = Field(
+        default_factory=list,
+        description="Where `mediamon notify run` sends the rule's alerts: names of"
+        " MEDIAMON_NOTIFY_TARGETS, or target URLs (http(s):// a signed JSON webhook, smtp:// or"
+        " smtps:// e-mail, any other scheme an apprise URL such as slack:// or matrix://).",
+    )
+    notify_digest_minutes: int | None = Field(
+        None,
+        ge=1,
+        description="Digest mode: one message per this many minutes listing the stories,"
+        " instead of one message per alert.",
+    )
+    notify_max_per_hour: int | None = Field(
+        None,
+        ge=1,
+        description="Most messages an hour for this rule; the alerts beyond it"
+        " are not sent, only counted (mediamon_notifications_total, outcome rate_limited).",
+    )
 
     @model_validator(mode="after")
     def _has_a_condition(self) -> WatchRule:

@@ -22,6 +22,7 @@ import orjson
 import yaml
 from pydantic import ValidationError
 
+from pipeline.keyed import KeyedItems, describe
 from pipeline.models import (
     Alert,
     EnrichedEvent,
@@ -370,15 +371,6 @@ def parse_rules(text: str | bytes, origin: str) -> tuple[list[WatchRule], list[s
     return rules, errors
 
 
-def describe(error: ValidationError) -> str:
-    """A pydantic validation error in one line: ``field.path: message; ...``."""
-    parts = []
-    for detail in error.errors():
-        where = ".".join(str(part) for part in detail["loc"])
-        parts.append(f"{where}: {detail['msg']}" if where else detail["msg"])
-    return "; ".join(parts)
-
-
 def _load(text: str | bytes) -> Any:
     """A YAML (hence also JSON) document, or the records of JSON lines as a list."""
     try:
@@ -391,7 +383,7 @@ def _load(text: str | bytes) -> Any:
             raise ValueError(str(exc).replace("\n", " ")) from None
 
 
-class WatchRules:
+class WatchRules(KeyedItems[WatchRule]):
     """The rules a worker applies: those of the rule file, and those of the watch topic, which
     replace a file rule of the same id. ``on_change`` receives the number of active rules."""
 
@@ -400,44 +392,4 @@ class WatchRules:
         file_rules: Iterable[WatchRule] = (),
         on_change: Callable[[int], None] = lambda count: None,
     ) -> None:
-        self.file = {rule.id: rule for rule in file_rules}
-        self.topic: dict[str, WatchRule] = {}
-        self._on_change = on_change
-        self.active: list[WatchRule] = []
-        self._changed()
-
-    def _changed(self) -> None:
-        # one assignment: the alert agent reads it while the watch-topic reader's thread writes
-        self.active = list((self.file | self.topic).values())
-        self._on_change(len(self.active))
-
-    def apply(self, key: bytes | None, value: bytes | None, where: str) -> None:
-        """Apply one record of the watch topic: a rule, keyed by its id, or a tombstone (no
-        value) that removes it. A record that is not a valid rule is logged, and its key then
-        has no topic rule, as after a tombstone: the latest record of a key decides, whenever
-        the topic is read."""
-        if key is None:
-            log.error("%s: a watch-topic record without a key (the rule id); skipped", where)
-            return
-        rule_id = key.decode("utf-8", "replace")
-        if value is None:
-            if self.topic.pop(rule_id, None) is not None:
-                log.info("watch rule %s removed", rule_id)
-                self._changed()
-            return
-        try:
-            rule = WatchRule.model_validate_json(value)
-        except ValidationError as exc:
-            self._reject(rule_id, where, describe(exc))
-            return
-        if rule.id != rule_id:
-            self._reject(rule_id, where, f"its id is {rule.id!r}, not its key")
-            return
-        log.info("watch rule %s %s", rule_id, "updated" if rule_id in self.topic else "added")
-        self.topic[rule_id] = rule
-        self._changed()
-
-    def _reject(self, rule_id: str, where: str, reason: str) -> None:
-        log.error("%s: watch rule %s is not valid, skipped: %s", where, rule_id, reason)
-        if self.topic.pop(rule_id, None) is not None:
-            self._changed()
+        super().__init__(WatchRule, lambda rule: rule.id, "watch rule", "id", file_rules, on_change)

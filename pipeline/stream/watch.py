@@ -2,7 +2,7 @@
 
 Every worker must apply every rule, so the watch topic is not read in the worker's consumer
 group (which would share its partitions out) but by a reader of its own
-(``pipeline.transport.watch.WatchTopic``, the code ``mediamon watch list`` runs) that assigns
+(``pipeline.transport.compacted``, the code ``mediamon watch list`` runs) that assigns
 every partition, reads from the beginning and keeps following, in a thread: rules added or
 removed take effect within a second, without a restart. A reader rather than a Faust global
 table because the topic is also written by hand: a record that is not a valid rule must be
@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
-import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -32,10 +30,10 @@ from typing import Any
 import faust
 from pydantic import ValidationError
 
-from pipeline.backoff import Backoff
+from pipeline.keyed import describe
 from pipeline.metrics import Metrics
 from pipeline.models import Alert, EnrichedEvent, WatchRule, encode
-from pipeline.rules.watch import WatchRules, alerts, describe
+from pipeline.rules.watch import WatchRules, alerts
 from pipeline.settings import Settings
 from pipeline.stream.agents import span, to_record
 from pipeline.stream.app import Topics
@@ -47,30 +45,17 @@ from pipeline.stream.delivery import (
     leave_uncommitted,
     release,
 )
-from pipeline.transport.watch import WatchTopic, file_rules
+from pipeline.transport.compacted import TopicFollower
+from pipeline.transport.watch import file_rules
 
 log = logging.getLogger(__name__)
 
 
-class RuleFollower:
-    """Keeps ``rules`` up to date with the watch topic from a thread of its own (kafka-python is
-    synchronous); ``ready`` is set once the topic has been read to the end it had when the
-    reader started. The broker being away only delays: the reader retries with backoff."""
+class RuleFollower(TopicFollower):
+    """Keeps ``rules`` up to date with the watch topic (``pipeline.transport.compacted``)."""
 
     def __init__(self, settings: Settings, rules: WatchRules) -> None:
-        self._settings = settings
-        self._rules = rules
-        self.ready = threading.Event()
-        self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="watch-rules", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stopping.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=5)
+        super().__init__(settings, settings.topic_watch, rules.apply, "watch rules")
 
     async def wait_ready(self, stopping: Stopping) -> None:
         """Return once the rules are read; give up (``BatchAbandoned``) if the worker stops
@@ -79,35 +64,6 @@ class RuleFollower:
             if stopping.expired():
                 raise BatchAbandoned("the watch rules were never read")
             await asyncio.sleep(0.1)
-
-    def _run(self) -> None:
-        topic: WatchTopic | None = None
-        backoff = Backoff.of(self._settings, 1.0)
-        refreshed = time.monotonic()
-        while not self._stopping.is_set():
-            try:
-                if topic is None:
-                    topic = WatchTopic(self._settings, self._rules)
-                if not self.ready.is_set():
-                    topic.catch_up()
-                    self.ready.set()
-                    log.info("watch rules read: %d active", len(self._rules.active))
-                topic.poll()
-                if time.monotonic() - refreshed > self._settings.watch_refresh_s:
-                    topic.assign_new()
-                    refreshed = time.monotonic()
-                backoff.reset()
-            except Exception as exc:  # the broker may be away: the rules stay as they are
-                delay = backoff.next()
-                log.warning(
-                    "reading %s failed (%r); retrying in %.0fs",
-                    self._settings.topic_watch,
-                    exc,
-                    delay,
-                )
-                self._stopping.wait(delay)
-        if topic is not None:
-            topic.close()
 
 
 @dataclass(frozen=True, slots=True)

@@ -53,21 +53,32 @@ def _reachable(settings: Settings) -> Iterator[None]:
 
 
 def ensure_topics(settings: Settings) -> list[str]:
-    """Create the ingest topic, the output topics, the trend topics and the watch-rule topic
-    (one partition, compacted: the latest record of each rule id is the rule) if missing;
-    return those created."""
+    """Create the ingest topic, the output topics (the notifier's dead letters too), the trend
+    topics, and the compacted topics of the watch rules, the feeds and the feeds' seen URLs
+    (one partition each: the latest record of a key is the item; seen URLs also expire) if
+    missing; return those created."""
     specs = [
         NewTopic(name, settings.partitions, settings.replication_factor)
-        for name in [settings.topic_raw, *settings.output_topics, *settings.trend_topics]
+        for name in [
+            settings.topic_raw,
+            *settings.output_topics,
+            settings.topic_notify_deadletter,
+            *settings.trend_topics,
+        ]
     ]
-    specs.append(
-        NewTopic(
-            settings.topic_watch,
-            1,
-            settings.replication_factor,
-            topic_configs={"cleanup.policy": "compact"},
-        )
-    )
+    retention_ms = int(settings.feeds_seen_retention_days * 86_400_000)
+    compacted = {
+        settings.topic_watch: {"cleanup.policy": "compact"},
+        settings.topic_feeds: {"cleanup.policy": "compact"},
+        settings.topic_feeds_seen: {
+            "cleanup.policy": "compact,delete",
+            "retention.ms": str(retention_ms),
+        },
+    }
+    specs += [
+        NewTopic(name, 1, settings.replication_factor, topic_configs=configs)
+        for name, configs in compacted.items()
+    ]
     created = []
     with _reachable(settings):
         admin = KafkaAdminClient(**connection_options(settings))
@@ -84,6 +95,36 @@ def ensure_topics(settings: Settings) -> list[str]:
     return created
 
 
+class Producer:
+    """A kafka-python producer with the settings' codec: :meth:`send` blocks until the broker
+    has acknowledged every record."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._timeout = settings.push_timeout_s
+        with _reachable(settings):
+            self._producer = KafkaProducer(
+                **connection_options(settings),
+                acks="all",
+                compression_type=settings.compression_type,
+                max_request_size=max(settings.max_message_bytes * 2, 1_048_576),
+            )
+
+    def send(self, records: Iterable[tuple[str, bytes | None, bytes | None]]) -> int:
+        """Produce each ``(topic, key, value)`` (a None value is a tombstone), wait for the
+        acknowledgement of every one, and return how many were sent."""
+        try:
+            futures = [self._producer.send(topic, value, key) for topic, key, value in records]
+            self._producer.flush()
+            for future in futures:
+                future.get(timeout=self._timeout)
+        except KafkaError as exc:
+            raise BrokerUnavailable(f"the broker did not accept the records: {exc}") from exc
+        return len(futures)
+
+    def close(self) -> None:
+        self._producer.close()
+
+
 def push(
     settings: Settings,
     values: Iterable[bytes | None],
@@ -93,24 +134,14 @@ def push(
     """Produce each value (with the key of the same position in ``keys``, if given; None is a
     tombstone) to the ingest topic (or ``topic``), wait for the broker's acknowledgement of
     every one, and return how many were sent."""
-    with _reachable(settings):
-        producer = KafkaProducer(
-            **connection_options(settings),
-            acks="all",
-            compression_type=settings.compression_type,
-            max_request_size=max(settings.max_message_bytes * 2, 1_048_576),
-        )
+    name = topic or settings.topic_raw
+    producer = Producer(settings)
     try:
-        keyed = zip(values, keys, strict=True) if keys is not None else ((v, None) for v in values)
-        futures = [producer.send(topic or settings.topic_raw, v, k) for v, k in keyed]
-        producer.flush()
-        for future in futures:
-            future.get(timeout=settings.push_timeout_s)
-    except KafkaError as exc:
-        raise BrokerUnavailable(f"the broker did not accept the records: {exc}") from exc
+        if keys is None:
+            return producer.send((name, None, value) for value in values)
+        return producer.send((name, k, v) for v, k in zip(values, keys, strict=True))
     finally:
         producer.close()
-    return len(futures)
 
 
 def tail(

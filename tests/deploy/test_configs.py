@@ -25,6 +25,7 @@ from tests.deploy.helpers import (
     ALERTS,
     DATASOURCE_UID,
     DEPLOY,
+    FEEDS_DASHBOARD,
     PROMETHEUS_DIR,
     REPO,
     label_values_as_promql,
@@ -139,7 +140,10 @@ def test_alerts_and_dashboard_name_only_metrics_the_worker_exports() -> None:
     for family in Metrics(model="m").registry.collect():  # labelled gauges too, while unset
         suffixes = _SAMPLE_SUFFIXES.get(family.type, ("",))
         exported.update(family.name + suffix for suffix in suffixes)
-    text = ALERTS.read_text() + "\n".join(expr for _, expr in panel_queries(load_dashboard()))
+    dashboards = [load_dashboard(), load_dashboard(FEEDS_DASHBOARD)]
+    text = ALERTS.read_text() + "\n".join(
+        expr for dashboard in dashboards for _, expr in panel_queries(dashboard)
+    )
     named = set(re.findall(r"\b(?:mediamon|process)_\w+", text))
     assert named, "no metric found in the alerts and the dashboard"
     assert named <= exported, f"not exported by the worker: {sorted(named - exported)}"
@@ -253,6 +257,40 @@ def test_every_dashboard_query_and_variable_is_non_empty() -> None:
     for name, query in variables.items():
         assert query.strip(), f"variable {name} has an empty query"
         label_values_as_promql(query)  # each is a label_values() query the tests can run
+
+
+def test_the_feeds_dashboard_shows_every_feed_metric_through_the_datasource() -> None:
+    dashboard = load_dashboard(FEEDS_DASHBOARD)
+    assert dashboard["uid"] == "mediamon-feeds"
+    queries = "\n".join(expr for _, expr in panel_queries(dashboard))
+    feed_metrics = [
+        family.name
+        for family in Metrics().registry.collect()
+        if family.name.startswith("mediamon_feed")
+    ]
+    assert len(feed_metrics) == 9
+    assert [name for name in feed_metrics if name not in queries] == []
+    for panel in panels(dashboard):
+        assert panel["datasource"] == {"type": "prometheus", "uid": DATASOURCE_UID}, panel
+        for target in panel["targets"]:
+            assert target["expr"].strip(), panel["title"]
+    variables = dict(variable_queries(dashboard))
+    assert set(variables) == {"instance", "feed"}
+    for query in variables.values():
+        label_values_as_promql(query)
+
+
+def test_prometheus_scrapes_the_feed_reader_of_the_compose_service(
+    compose: dict[str, Any],
+) -> None:
+    config = load_yaml(PROMETHEUS_DIR / "prometheus.yml")
+    jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+    (discovery,) = jobs["mediamon-feeds"]["dns_sd_configs"]
+    assert discovery["names"] == ["feeds"]
+    feeds = compose["services"]["feeds"]
+    assert feeds["command"] == ["feeds", "run"]
+    port = int(feeds["environment"]["MEDIAMON_FEEDS_METRICS_PORT"])
+    assert discovery["port"] == port == int(feeds["environment"]["MEDIAMON_METRICS_PORT"])
 
 
 def test_dashboard_shows_every_metric_family_of_the_worker() -> None:
