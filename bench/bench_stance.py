@@ -109,8 +109,8 @@ def main() -> None:
     run(prepared[:20], args.batch_size, model)
     best_stance, best_entities = float("inf"), float("inf")
     for _ in range(args.rounds):
-        best_stance = min(best_stance, timed(lambda: run(prepared, args.batch_size, model)))
-        best_entities = min(best_entities, timed(lambda: stage(nlp, articles, args.batch_size)))
+        best_stance = min(best_stance, timed(lambda: run(prepared, args.batch_size, model))[0])
+        best_entities = min(best_entities, timed(lambda: stage(nlp, articles, args.batch_size))[0])
     for name, best in (("stance", best_stance), ("entity", best_entities)):
         print(f"{name} stage: {n / best:7.1f} articles/s ({1000 * best / n:.1f} ms each)")
 
