@@ -184,9 +184,11 @@ def decode(labels: Sequence[int]) -> list[tuple[int, int, str]]:
 
 class Tagger:
     """The exported token classifier of ``directory`` (``model.onnx``, ``meta.json``): tags
-    the words of many texts in batches of windows of similar length."""
+    the words of many texts, one window per inference call. (A call over several windows
+    would cost no less, and the int8 model quantises its activations over the whole call, so
+    a window's tags would depend on the windows beside it.)"""
 
-    def __init__(self, directory: Path, *, threads: int = 1, batch_windows: int = 16) -> None:
+    def __init__(self, directory: Path, *, threads: int = 1) -> None:
         meta = json.loads((directory / "meta.json").read_text(encoding="utf-8"))
         tokenizer_file = DATA_DIR / "tokenizers" / f"{meta['tokenizer']}.json"
         self.encoding = Encoding(Tokenizer.from_file(str(tokenizer_file)))
@@ -196,38 +198,28 @@ class Tagger:
         self.session = ort.InferenceSession(
             str(directory / "model.onnx"), options, providers=["CPUExecutionProvider"]
         )
-        self.batch_windows = batch_windows
 
     def tag(
         self, texts: Sequence[Sequence[str]], starts: Sequence[frozenset[int]]
     ) -> list[list[int]]:
         """A label index per word of each text of words; ``starts``: the indices of each text's
         words that begin a line (see :func:`case_classes`)."""
-        encoded = [
-            encode(self.encoding, w, case_classes(w, s)) for w, s in zip(texts, starts, strict=True)
-        ]
-        flat = [(t, w) for t, ws in enumerate(encoded) for w in ws]
         labels = [[0] * len(words) for words in texts]
-        order = sorted(range(len(flat)), key=lambda i: len(flat[i][1].ids))
-        for b in range(0, len(order), self.batch_windows):
-            chosen = [flat[i] for i in order[b : b + self.batch_windows]]
-            logits = self.logits([w for _, w in chosen])
-            for (t, window), rows in zip(chosen, logits, strict=True):
+        for t, (words, begins) in enumerate(zip(texts, starts, strict=True)):
+            for window in encode(self.encoding, words, case_classes(words, begins)):
+                rows = self.logits(window)
                 for position, word in enumerate(window.first_piece_of):
                     if word >= 0:
                         labels[t][word] = int(rows[position].argmax())
         return labels
 
-    def logits(self, batch: Sequence[Encoded]) -> np.ndarray:
-        width = max(len(w.ids) for w in batch)
-        ids = np.zeros((len(batch), width), dtype=np.int64)
-        cases = np.zeros_like(ids)
-        mask = np.zeros_like(ids)
-        for row, window in enumerate(batch):
-            n = len(window.ids)
-            ids[row, :n] = window.ids
-            cases[row, :n] = window.cases
-            mask[row, :n] = 1
-        inputs = {"input_ids": ids, "attention_mask": mask, "token_type_ids": cases}
-        result: np.ndarray = self.session.run(["logits"], inputs)[0]
+    def logits(self, window: Encoded) -> np.ndarray:
+        """The classifier's logits for each piece of ``window``."""
+        ids = np.array([window.ids], dtype=np.int64)
+        inputs = {
+            "input_ids": ids,
+            "attention_mask": np.ones_like(ids),
+            "token_type_ids": np.array([window.cases], dtype=np.int64),
+        }
+        result: np.ndarray = self.session.run(["logits"], inputs)[0][0]
         return result

@@ -53,7 +53,6 @@ EXPECTED: dict[str, set[tuple[str, EntityType]]] = {
     },
     "06-wto-ecommerce-talks.txt": {
         ("Helena Marquez", PER),
-        ("Ngozi Okonjo-Iweala", PER),
         ("World Trade Organization", ORG),
         ("Geneva", LOC),
         ("Cameroon", LOC),
