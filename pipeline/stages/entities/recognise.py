@@ -29,7 +29,7 @@ from pipeline.resources.kb import KnowledgeBase, default_kb
 from pipeline.stages.base import ArticleRecord, BatchContext, OnError, Stage
 from pipeline.stages.entities.consistency import consistent
 from pipeline.stages.entities.linking import RawMention, link_entities
-from pipeline.stages.entities.tagger import LABELS, Tagger, decode
+from pipeline.stages.entities.tagger import LABELS, Tagger, spans
 
 __all__ = [
     "BUNDLED_MODEL",
@@ -219,19 +219,19 @@ class TaggerComponent:
                     n for n, i in enumerate(kept) if i > 0 and "\n" in doc[i - 1].text_with_ws
                 )
             )
-        labels = self.tagger.tag(
+        scores = self.tagger.tag(
             [[d[i].text for i in w] for d, w in zip(docs, words, strict=True)], starts
         )
-        for doc, kept, found in zip(docs, words, labels, strict=True):
-            spans = []
-            for a, b, kind in decode(found):
+        for doc, kept, found in zip(docs, words, scores, strict=True):
+            entities = []
+            for a, b, kind in spans(found):
                 while a < b and doc[kept[a]].text in _EDGE_WORDS:
                     a += 1
                 while b > a and doc[kept[b - 1]].text in _EDGE_WORDS:
                     b -= 1
                 if a < b:
-                    spans.append(Span(doc, kept[a], kept[b - 1] + 1, label=kind))
-            doc.ents = spans
+                    entities.append(Span(doc, kept[a], kept[b - 1] + 1, label=kind))
+            doc.ents = entities
         return docs
 
 

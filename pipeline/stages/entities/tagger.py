@@ -35,12 +35,14 @@ __all__ = [
     "case_classes",
     "decode",
     "encode",
+    "spans",
     "windows",
 ]
 
 TYPES = ("PER", "ORG", "LOC", "MISC")
 LABELS = ("O", *(f"{p}-{t}" for t in TYPES for p in ("B", "I")))
 """The classifier's outputs, in order."""
+_TYPE_COLUMNS = {t: [LABELS.index(f"B-{t}"), LABELS.index(f"I-{t}")] for t in TYPES}
 MAX_TOKENS = 128
 """Word pieces per window, ``[CLS]`` and ``[SEP]`` included."""
 CASE_CLASSES = 6
@@ -167,19 +169,38 @@ def encode(encoding: Encoding, words: Sequence[str], cases: Sequence[int]) -> li
     return out
 
 
-def decode(labels: Sequence[int]) -> list[tuple[int, int, str]]:
-    """Spans ``(first word, end word, type)`` of a sequence of label indices, one per word."""
+def decode(labels: Sequence[int], scores: np.ndarray | None = None) -> list[tuple[int, int, str]]:
+    """Spans ``(first word, end word, type)`` of a sequence of label indices, one per word.
+
+    With ``scores`` (a row of label probabilities per word), the model's spans are read whole:
+    an ``I-`` tag of any type goes on with the open span, and a span's type is the one with the
+    most probability summed over its words (so "Niels de Vries" tagged ORG, ORG, PER with
+    little between them is one person, not an organisation and a person)."""
     spans: list[tuple[int, int, str]] = []
     start, current = -1, ""
+
+    def close(end: int) -> None:
+        kind = current
+        if scores is not None:
+            rows = scores[start:end]
+            kind = max(TYPES, key=lambda t: float(rows[:, _TYPE_COLUMNS[t]].sum()))
+        spans.append((start, end, kind))
+
     for i, index in enumerate([*labels, 0]):
         label = LABELS[index]
         kind = label[2:]
-        if current and (label == "O" or label.startswith("B-") or kind != current):
-            spans.append((start, i, current))
+        goes_on = label.startswith("I-") and (scores is not None or kind == current)
+        if current and not goes_on:
+            close(i)
             current = ""
         if label != "O" and not current:
             start, current = i, kind
     return spans
+
+
+def spans(scores: np.ndarray) -> list[tuple[int, int, str]]:
+    """The spans of the words whose label probabilities are ``scores`` (see :func:`decode`)."""
+    return decode([int(i) for i in scores.argmax(axis=1)], scores)
 
 
 class Tagger:
@@ -201,17 +222,23 @@ class Tagger:
 
     def tag(
         self, texts: Sequence[Sequence[str]], starts: Sequence[frozenset[int]]
-    ) -> list[list[int]]:
-        """A label index per word of each text of words; ``starts``: the indices of each text's
-        words that begin a line (see :func:`case_classes`)."""
-        labels = [[0] * len(words) for words in texts]
-        for t, (words, begins) in enumerate(zip(texts, starts, strict=True)):
+    ) -> list[np.ndarray]:
+        """The label probabilities of each word (a row per word) of each text of words;
+        ``starts``: the indices of each text's words that begin a line (see
+        :func:`case_classes`). :func:`spans` reads them."""
+        out = []
+        for words, begins in zip(texts, starts, strict=True):
+            scores = np.zeros((len(words), len(LABELS)), dtype=np.float32)
+            scores[:, 0] = 1.0
             for window in encode(self.encoding, words, case_classes(words, begins)):
                 rows = self.logits(window)
+                rows = np.exp(rows - rows.max(axis=1, keepdims=True))
+                rows /= rows.sum(axis=1, keepdims=True)
                 for position, word in enumerate(window.first_piece_of):
                     if word >= 0:
-                        labels[t][word] = int(rows[position].argmax())
-        return labels
+                        scores[word] = rows[position]
+            out.append(scores)
+        return out
 
     def logits(self, window: Encoded) -> np.ndarray:
         """The classifier's logits for each piece of ``window``."""

@@ -3,6 +3,7 @@ and the shipped model through the run-time :class:`Tagger`."""
 
 from __future__ import annotations
 
+import numpy as np
 from tokenizers import Tokenizer
 
 from pipeline import DATA_DIR
@@ -22,6 +23,7 @@ from pipeline.stages.entities.tagger import (
     case_classes,
     decode,
     encode,
+    spans,
     windows,
 )
 
@@ -98,6 +100,24 @@ def test_decode_reads_bio_with_repair() -> None:
     assert spans == [(0, 2, "PER"), (3, 5, "ORG"), (5, 6, "LOC"), (6, 7, "LOC"), (7, 8, "MISC")]
 
 
+def test_a_span_is_read_whole_and_typed_by_its_summed_probabilities() -> None:
+    index = {label: i for i, label in enumerate(LABELS)}
+    rows = {
+        "B-ORG": {"B-ORG": 0.6, "B-PER": 0.4},
+        "I-ORG": {"I-ORG": 0.55, "I-PER": 0.45},
+        "I-PER": {"I-PER": 0.9, "I-ORG": 0.1},
+        "O": {"O": 1.0},
+        "B-LOC": {"B-LOC": 0.7, "B-MISC": 0.3},
+    }
+    tags = ["B-ORG", "I-ORG", "I-PER", "O", "B-LOC"]
+    scores = np.zeros((len(tags), len(LABELS)))
+    for word, tag in enumerate(tags):
+        for label, p in rows[tag].items():
+            scores[word, index[label]] = p
+    assert spans(scores) == [(0, 3, "PER"), (4, 5, "LOC")]
+    assert decode([index[t] for t in tags]) == [(0, 2, "ORG"), (2, 3, "PER"), (4, 5, "LOC")]
+
+
 def test_the_shipped_model_tags_names() -> None:
     tagger = Tagger(MODEL_DIR)
     words = [
@@ -116,11 +136,13 @@ def test_the_shipped_model_tags_names() -> None:
         "Oslo",
         ".",
     ]
-    (labels,) = tagger.tag([words], [frozenset()])
-    spans = {(" ".join(words[a:b]), kind) for a, b, kind in decode(labels)}
-    assert ("Priya Raman", "PER") in spans
-    assert ("Nordhavn Securities", "ORG") in spans
-    assert ("Oslo", "LOC") in spans
+    (scores,) = tagger.tag([words], [frozenset()])
+    assert scores.shape == (len(words), len(LABELS))
+    assert np.allclose(scores.sum(axis=1), 1.0, atol=1e-4)
+    found = {(" ".join(words[a:b]), kind) for a, b, kind in spans(scores)}
+    assert ("Priya Raman", "PER") in found
+    assert ("Nordhavn Securities", "ORG") in found
+    assert ("Oslo", "LOC") in found
 
 
 def test_a_long_text_keeps_every_word() -> None:
