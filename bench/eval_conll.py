@@ -1,6 +1,7 @@
 """Exact-span NER F1 of the enricher on a CoNLL-2003 file, per type and overall.
 
-Usage: ``python bench/eval_conll.py PATH [--limit N] [--no-baseline] [--no-ruler] [--model DIR]``
+Usage: ``python bench/eval_conll.py PATH [--skip N] [--limit N] [--no-baseline] [--no-ruler]
+[--model DIR]`` (``--skip``: leave out the first N documents, e.g. those a model trained on).
 (e.g. ``/work/shared/data/conll2003/valid.txt``).
 
 Each document (``-DOCSTART-`` separates them) is fed as one whole text, its tokens joined with
@@ -136,6 +137,7 @@ def score(texts: list[Text], predictions: list[list[Span]]) -> Score:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("path", type=Path)
+    parser.add_argument("--skip", type=int, default=0, help="leave out the first N documents")
     parser.add_argument("--limit", type=int, default=0, help="first N documents only")
     parser.add_argument("--no-baseline", action="store_true")
     parser.add_argument("--no-ruler", action="store_true", help="recogniser without the KB ruler")
@@ -145,7 +147,7 @@ def main() -> None:
     parser.add_argument("--baseline-model", default=BASELINE_MODEL)
     args = parser.parse_args()
 
-    documents = read_any(args.path)
+    documents = read_any(args.path)[args.skip :]
     if args.limit:
         documents = documents[: args.limit]
     texts = list(chunks(documents, 0))
