@@ -31,10 +31,13 @@ typecheck: install
 docs: install
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir $(SITE)
 
-# The unit tests on both cores, then the integration tests (real broker and workers) alone.
+# The unit tests on both cores, the integration tests (real broker and workers; each pytest
+# process has a broker of its own) on both cores, then the delivery fault tests (tests/faults:
+# crashes, a frozen broker, hostile input) alone, as their timings are the point.
 test: lint typecheck docs
 	$(BIN)/pytest -q -m "not integration" -n 2
-	$(BIN)/pytest -q -m integration
+	$(BIN)/pytest -q -m integration -n 2 --ignore=tests/faults
+	$(BIN)/pytest -q -m integration tests/faults
 
 schemas: install
 	$(BIN)/mediamon schemas schemas

@@ -89,7 +89,8 @@ def test_killed_and_stopped_mid_stream_the_worker_loses_nothing(
             published = reader.count()
             committed = reader.committed()
             # the at-least-once invariant: every committed offset has its output
-            assert missing_below_commit(committed, positions, wanted, reader.read_all()) == []
+            missing = missing_below_commit(committed, positions, wanted, reader.read_all())
+            assert missing == [], f"stop {number} ({sig.name}): committed {committed}"
             stops.append(Stop(sig.name, code, round(took, 1), published, sum(committed.values())))
             worker.start()
 
