@@ -32,12 +32,13 @@ docs: install
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir $(SITE)
 
 # The unit tests on both cores, the integration tests (real broker and workers; each pytest
-# process has a broker of its own) on both cores, then the delivery fault tests (tests/faults:
-# crashes, a frozen broker, hostile input) alone, as their timings are the point.
+# process has a broker of its own) on both cores, then those marked `alone` one at a time: the
+# fault tests and the others that kill, stop or restart a worker mid-stream (under a loaded
+# machine a restarted worker has been seen to stall; see docs/operations.md, Known limits).
 test: lint typecheck docs
 	$(BIN)/pytest -q -m "not integration" -n 2
-	$(BIN)/pytest -q -m integration -n 2 --ignore=tests/faults
-	$(BIN)/pytest -q -m integration tests/faults
+	$(BIN)/pytest -q -m "integration and not alone" -n 2
+	$(BIN)/pytest -q -m "integration and alone"
 
 schemas: install
 	$(BIN)/mediamon schemas schemas

@@ -95,7 +95,8 @@ class _Outcome:
 
 
 class FeedReader:
-    """Polls the feeds of ``feeds`` that are due and produces their new articles."""
+    """Polls the feeds of ``feeds`` that are due and this reader's (``owns(url)``: its share
+    when several readers split the feeds) and produces their new articles."""
 
     def __init__(
         self,
@@ -104,8 +105,10 @@ class FeedReader:
         feeds: FeedSet,
         seen: SeenUrls,
         producer: Producer,
+        owns: Callable[[str], bool] = lambda url: True,
     ) -> None:
         self._settings = settings
+        self._owns = owns
         self._metrics = metrics
         self._feeds = feeds
         self._seen = seen
@@ -128,12 +131,15 @@ class FeedReader:
 
     def next_in(self) -> float | None:
         """Seconds until the next feed is due (None without feeds)."""
-        dues = [self._state(feed).schedule.due for feed in self._feeds.active]
+        dues = [self._state(feed).schedule.due for feed in self._mine()]
         return max(0.0, min(dues) - time.monotonic()) if dues else None
+
+    def _mine(self) -> list[Feed]:
+        return [feed for feed in self._feeds.active if self._owns(feed.url)]
 
     async def round(self) -> Round | None:
         """Poll every feed that is due; None when none is."""
-        feeds = [(feed, self._state(feed)) for feed in self._feeds.active]
+        feeds = [(feed, self._state(feed)) for feed in self._mine()]
         now = time.monotonic()
         due = [feed for feed, state in feeds if state.schedule.due <= now]
         if not due:

@@ -54,9 +54,10 @@ def _reachable(settings: Settings) -> Iterator[None]:
 
 def ensure_topics(settings: Settings) -> list[str]:
     """Create the ingest topic, the output topics (the notifier's dead letters too), the trend
-    topics, and the compacted topics of the watch rules, the feeds and the feeds' seen URLs
-    (one partition each: the latest record of a key is the item; seen URLs also expire) if
-    missing; return those created."""
+    topics, and the compacted topics of the watch rules, the feeds and the feeds' seen URLs (the
+    latest record of a key is the item; seen URLs also expire) if missing; return those
+    created. The feeds topic has the partitions of the others, as the feed readers share its
+    partitions out (``pipeline.transport.share``); the other compacted topics have one."""
     specs = [
         NewTopic(name, settings.partitions, settings.replication_factor)
         for name in [
@@ -76,7 +77,12 @@ def ensure_topics(settings: Settings) -> list[str]:
         },
     }
     specs += [
-        NewTopic(name, 1, settings.replication_factor, topic_configs=configs)
+        NewTopic(
+            name,
+            settings.partitions if name == settings.topic_feeds else 1,
+            settings.replication_factor,
+            topic_configs=configs,
+        )
         for name, configs in compacted.items()
     ]
     created = []

@@ -27,7 +27,7 @@ from tests.faults.conftest import (
 )
 from tests.faults.payloads import BAD_INPUTS, expected_id, generate_articles
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.alone]
 
 ARTICLES = 1600  # pushed up front: the backlog that is in flight at every stop
 STOPS = (signal.SIGKILL, signal.SIGTERM, signal.SIGKILL, signal.SIGKILL)

@@ -34,7 +34,7 @@ from tests.faults.payloads import (
     slow_html,
 )
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.alone]
 
 MAX_MESSAGE_BYTES = 1_048_576  # the default is 4 MiB; 1 MiB keeps the run short
 RSS_GROWTH_LIMIT_MIB = 700

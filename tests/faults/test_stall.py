@@ -28,7 +28,7 @@ from tests.faults.conftest import (
 )
 from tests.faults.payloads import expected_id, generate_articles
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.alone]
 
 ARTICLES = 500
 

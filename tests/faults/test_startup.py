@@ -15,7 +15,7 @@ from tests.conftest import WorkerProcess, read_outputs
 from tests.faults.conftest import push_values, wait_until
 from tests.faults.payloads import expected_id, generate_articles
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.alone]
 
 
 def test_a_worker_started_before_the_broker_waits_for_it(

@@ -51,6 +51,7 @@ def table_entries(settings: Settings) -> float | None:
     return float(found.group(1)) if found else None
 
 
+@pytest.mark.alone
 def test_a_syndicated_copy_is_marked_after_the_worker_restarts(
     settings: Settings, worker: WorkerProcess
 ) -> None:

@@ -208,6 +208,7 @@ def test_librdkafka_records_in_every_codec_get_one_outcome_each(
         jsonschema.validate(event, schema)
 
 
+@pytest.mark.alone
 def test_undecodable_batches_are_dead_lettered_and_committed_past(
     settings: Settings, tmp_path: Path
 ) -> None:

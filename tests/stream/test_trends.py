@@ -299,6 +299,7 @@ def test_tags_late_counts_and_skipped_records_from_the_enriched_topic_and_the_co
     assert "Tag:C" not in table.stdout
 
 
+@pytest.mark.alone
 def test_counts_survive_a_worker_restart(settings: Settings, worker: WorkerProcess) -> None:
     now = datetime.now(UTC)
     push(settings, [event(n, ["tag:r"], now) for n in range(1, 4)], topic=settings.topic_enriched)

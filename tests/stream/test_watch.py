@@ -213,6 +213,7 @@ def test_rules_from_the_start_up_file_apply_and_bad_rules_never_stop_the_worker(
     assert "watch rule mismatch is not valid, skipped: its id is 'another', not its key" in log
 
 
+@pytest.mark.alone
 def test_a_worker_killed_while_it_alerts_loses_no_alert(
     settings: Settings, tmp_path: Path, topics: Topics
 ) -> None:
