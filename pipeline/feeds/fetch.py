@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urljoin, urlsplit
 
+import httpcore
 import httpx
 
-from pipeline.feeds.safety import FetchError, FetchReason, check_url, networks
+from pipeline.feeds.safety import FetchError, FetchReason, GuardedBackend, check_url, networks
 from pipeline.settings import Settings
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
@@ -62,12 +63,21 @@ class Fetcher:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
         self._allowed = networks(settings.feeds_allowed_networks)
-        self._client = httpx.AsyncClient(
+        transport = httpx.AsyncHTTPTransport(http2=True)
+        # httpx takes no network backend: its pool is replaced by one with the guarded backend
+        # (a proxy from HTTP(S)_PROXY is mounted apart and connects as httpx does)
+        transport._pool = httpcore.AsyncConnectionPool(
+            ssl_context=httpx.create_ssl_context(),
+            max_connections=settings.feeds_concurrency,
+            http1=True,
             http2=True,
+            network_backend=GuardedBackend(self._allowed),
+        )
+        self._client = httpx.AsyncClient(
+            transport=transport,
             follow_redirects=False,
             timeout=settings.feeds_fetch_timeout_s,
             headers={"user-agent": settings.feeds_user_agent},
-            limits=httpx.Limits(max_connections=settings.feeds_concurrency),
         )
 
     async def close(self) -> None:

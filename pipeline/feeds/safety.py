@@ -1,15 +1,20 @@
 """Which URLs a feed reader may fetch: http and https only, and only hosts whose every address
 is public (no loopback, private, link-local, shared, reserved or multicast address) or in one of
-the networks of ``MEDIAMON_FEEDS_ALLOWED_NETWORKS``, checked again at every redirect."""
+the networks of ``MEDIAMON_FEEDS_ALLOWED_NETWORKS``, checked again at every redirect, and at
+every connection (:class:`GuardedBackend`): a connection goes to an address that was checked
+in the same lookup, so a DNS server that answers a public address to the check and a private
+one to the connection (DNS rebinding) gains nothing."""
 
 from __future__ import annotations
 
 import asyncio
 import ipaddress
 import socket
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from enum import StrEnum
 from urllib.parse import urlsplit
+
+import httpcore
 
 
 class FetchReason(StrEnum):
@@ -76,17 +81,55 @@ async def check_url(url: str, allowed: Networks) -> None:
     parts = urlsplit(url)
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         raise FetchError(FetchReason.SCHEME, f"{url}: only http and https URLs are fetched")
-    host = parts.hostname
+    await checked_addresses(parts.hostname, parts.port or 443, allowed)
+
+
+async def checked_addresses(host: str, port: int, allowed: Networks) -> list[str]:
+    """The addresses of ``host``, each public or in ``allowed``; :class:`FetchError` if it
+    does not resolve or any address is neither."""
     try:
-        infos = await asyncio.get_running_loop().getaddrinfo(
-            host, parts.port or 443, type=socket.SOCK_STREAM
-        )
+        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
         raise FetchError(FetchReason.DNS, f"{host}: cannot resolve ({exc})") from None
-    private = sorted({str(i[4][0]) for i in infos if not _allowed(str(i[4][0]), allowed)})
+    addresses = list(dict.fromkeys(str(i[4][0]) for i in infos))
+    private = sorted(a for a in addresses if not _allowed(a, allowed))
     if private:
         raise FetchError(
             FetchReason.PRIVATE_ADDRESS,
             f"{host} resolves to {', '.join(private)}, not a public address"
             " (MEDIAMON_FEEDS_ALLOWED_NETWORKS may allow it)",
         )
+    return addresses
+
+
+class GuardedBackend(httpcore.AsyncNetworkBackend):
+    """httpcore's network backend, resolving each host itself when it connects and connecting
+    only to the addresses that lookup checked (the TLS handshake still verifies the host's
+    name)."""
+
+    def __init__(self, allowed: Networks) -> None:
+        self._allowed = allowed
+        self._backend = httpcore.AnyIOBackend()
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,  # noqa: ASYNC109 (httpcore's interface)
+        local_address: str | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        error: Exception | None = None
+        for address in await checked_addresses(host, port, self._allowed):
+            try:
+                stream: httpcore.AsyncNetworkStream = await self._backend.connect_tcp(
+                    address, port, timeout, local_address, socket_options
+                )
+                return stream
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                error = exc
+        assert error is not None  # checked_addresses gives at least one address or raises
+        raise error
+
+    async def sleep(self, seconds: float) -> None:
+        await self._backend.sleep(seconds)

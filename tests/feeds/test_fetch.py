@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import socket
+from typing import Any
 
 import pytest
 
@@ -57,6 +59,30 @@ def test_a_redirect_to_a_private_address_is_refused(site: Site) -> None:
     settings = Settings(feeds_allowed_networks=LOOPBACK)
     assert refused(settings, site.url("/go")).reason == FetchReason.PRIVATE_ADDRESS
     assert refused(settings, site.url("/meta")).reason == FetchReason.PRIVATE_ADDRESS
+
+
+def test_a_host_that_rebinds_to_loopback_after_the_check_is_never_connected_to(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DNS rebinding: the first lookup of the host answers a public address, every later one
+    the loopback address of the local server; the reader must not reach the server."""
+    site.serve("/a", FEEDS / "article.html", "text/html")
+    port = int(site.url("/").rsplit(":", 1)[1].split("/", 1)[0])
+    lookups = []
+    original = asyncio.BaseEventLoop.getaddrinfo
+
+    async def rebinding(self: asyncio.BaseEventLoop, host: Any, *args: Any, **kw: Any) -> Any:
+        if host != "rebind.example":
+            return await original(self, host, *args, **kw)
+        lookups.append(host)
+        address = "93.184.216.34" if len(lookups) == 1 else "127.0.0.1"
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
+
+    monkeypatch.setattr(asyncio.BaseEventLoop, "getaddrinfo", rebinding)
+    error = refused(Settings(), f"http://rebind.example:{port}/a")
+    assert error.reason == FetchReason.PRIVATE_ADDRESS
+    assert len(lookups) == 2  # the check's, and the connection's own
+    assert site.hits("/a") == 0
 
 
 def test_only_http_and_https(site: Site) -> None:
