@@ -29,7 +29,7 @@ from tests.faults.payloads import BAD_INPUTS, expected_id, generate_articles
 
 pytestmark = [pytest.mark.integration, pytest.mark.alone]
 
-ARTICLES = 1600  # pushed up front: the backlog that is in flight at every stop
+ARTICLES = 1000  # pushed up front: the backlog that is in flight at every stop
 STOPS = (signal.SIGKILL, signal.SIGTERM, signal.SIGKILL, signal.SIGKILL)
 BATCH_SIZE = 32
 COMMIT_INTERVAL_S = 1.0
@@ -75,7 +75,7 @@ def test_killed_and_stopped_mid_stream_the_worker_loses_nothing(
     try:
         for number, sig in enumerate(STOPS):
             # a random point: some hundreds of outputs into this run, plus up to half a second
-            target = reader.count() + rng.randint(150, 400)
+            target = reader.count() + rng.randint(100, 220)
 
             def progressed(target: int = target) -> bool:
                 return reader.count() >= target
