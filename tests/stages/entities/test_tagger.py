@@ -23,6 +23,8 @@ from pipeline.stages.entities.tagger import (
     case_classes,
     decode,
     encode,
+    may_hold_names,
+    sentences,
     spans,
     windows,
 )
@@ -152,3 +154,37 @@ def test_a_long_text_keeps_every_word() -> None:
     assert sorted(w for e in windows_ for w in e.first_piece_of if w >= 0) == list(range(600))
     unk = encoding().unk
     assert all(unk not in e.ids for e in windows_)
+
+
+def split(text: str) -> list[str]:
+    return text.split()
+
+
+def test_a_sentence_with_no_capital_past_a_function_word_cannot_name_anything() -> None:
+    assert not may_hold_names(split("The talks ended late in the evening ."))
+    assert not may_hold_names(split('" it was a fair deal , " he said .'))
+    assert may_hold_names(split("Merkel said the talks would go on ."))  # no function word
+    assert may_hold_names(split("May said the talks would go on ."))  # a name, also a word
+    assert may_hold_names(split("The union said Maersk had agreed ."))
+    assert may_hold_names(split("US officials said the talks would go on ."))
+
+
+def test_sentences_end_at_the_given_ends_and_starts() -> None:
+    words = split('He said " no . " Then it rained .')
+    assert [(r.start, r.stop) for r in sentences(words)] == [(0, 3), (3, 5), (5, 6), (6, 10)]
+    stops = frozenset(".")
+    assert [(r.start, r.stop) for r in sentences(words, frozenset([6]), stops)] == [
+        (0, 5),
+        (5, 6),
+        (6, 10),
+    ]
+
+
+def test_a_sentence_that_cannot_name_anything_is_not_read_and_tagged_outside() -> None:
+    tagger = Tagger(MODEL_DIR)
+    quiet = split("the talks went on for hours and ended without a deal .")
+    named = split("Priya Raman spoke in Oslo .")
+    (scores,) = tagger.tag([quiet + named], [frozenset()])
+    assert (scores[: len(quiet), 0] == 1.0).all()  # exactly the outside row: never read
+    found = {(" ".join((quiet + named)[a:b]), kind) for a, b, kind in spans(scores)}
+    assert ("Priya Raman", "PER") in found
