@@ -7,6 +7,7 @@ spaces, so a document's text is what a reader would feed to a tokenizer; offsets
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -62,6 +63,22 @@ def read_documents(path: Path) -> list[list[Sentence]]:
     return documents
 
 
+_CYRILLIC = re.compile("[\u0400-\u04ff]")
+_LATIN = re.compile("[A-Za-z]")
+
+
+def repaired(token: str) -> str:
+    """``token`` with the mis-encoding of the CoNLL-2003 German file undone: its umlauts were
+    read as Windows-1251 ("Erzдhlung"), so a token mixing Latin and Cyrillic letters is
+    re-read as Latin-1 ("Erzählung")."""
+    if _CYRILLIC.search(token) and _LATIN.search(token):
+        try:
+            return token.encode("cp1251").decode("latin-1")
+        except UnicodeError:
+            return token
+    return token
+
+
 def read_conllu(path: Path) -> list[list[Sentence]]:
     """The sentences of an ``index token tag`` file (``ner_multilingual/``), each a document."""
     documents: list[list[Sentence]] = []
@@ -74,7 +91,9 @@ def read_conllu(path: Path) -> list[list[Sentence]]:
                     documents.append([sentence])
                     sentence = Sentence([], [])
                 continue
-            sentence.tokens.append(parts[1])
+            if parts[1] == "-DOCSTART-":
+                continue
+            sentence.tokens.append(repaired(parts[1]))
             sentence.tags.append(parts[2])
     if sentence.tokens:
         documents.append([sentence])

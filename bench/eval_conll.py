@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -102,9 +103,12 @@ def is_name(text: str) -> bool:
     return text[:1].isupper() and text.lower() not in PRONOUNS
 
 
-def stage_spans(texts: list[Text], nlp: Any) -> list[list[Span]]:
-    """Predicted spans of the entity stage alone (recognise, then link), on every text."""
-    found = recognise(nlp, [t.text for t in texts], BATCH)
+def stage_spans(
+    texts: list[Text], nlp: Any, tokenizer: Callable[[str], Any] | None = None
+) -> list[list[Span]]:
+    """Predicted spans of the entity stage alone (recognise, then link), on every text
+    (``tokenizer``: the language's, for the multilingual pipeline)."""
+    found = recognise(nlp, [t.text for t in texts], BATCH, tokenizer)
     return [
         [(m.start, m.end, m.type.value) for e in link_entities(ms, t.text) for m in e.mentions]
         for t, ms in zip(texts, found, strict=True)

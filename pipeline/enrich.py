@@ -96,7 +96,9 @@ class Enricher:
         self._metrics = metrics
         self._clock = clock
         self._cache = AnalysisCache(settings.analysis_cache_size)
-        self._written = tuple(dict.fromkeys(f for stage in self.stages for f in stage.writes))
+        self._written = tuple(
+            dict.fromkeys([*(f for stage in self.stages for f in stage.writes), "enriched_with"])
+        )
         if metrics is not None:
             metrics.init_stages([*FRAME_STAGES, *(stage.name for stage in self.stages)])
 
@@ -157,21 +159,29 @@ class Enricher:
     def _run(self, stage: Stage, records: list[ArticleRecord], context: BatchContext) -> None:
         """``stage`` over ``records`` in one call; when it fails, article by article, and an
         article it still fails on is dead-lettered or goes on as the stage found it."""
+        ran = list(records)
         try:
             stage.run(records, context)
-            return
         except Exception:
             log.exception("the %s stage failed on a batch; retrying article by article", stage.name)
-        for record in records:
-            before = {name: getattr(record, name) for name in stage.writes}
-            try:
-                stage.run([record], context)
-            except Exception:
-                log.exception("the %s stage failed on %s", stage.name, _where(record.record))
-                for name, value in before.items():  # as if the stage had not run
-                    setattr(record, name, value)
-                if stage.on_error is OnError.DEAD_LETTER:
-                    record.failed = stage.name
+            ran = [record for record in records if self._run_one(stage, record, context)]
+        for record in ran:
+            record.enriched_with[stage.name] = stage.variant(record.language)
+
+    def _run_one(self, stage: Stage, record: ArticleRecord, context: BatchContext) -> bool:
+        """``stage`` over one article; whether it succeeded (if not, the article is as before,
+        or dead-lettered)."""
+        before = {name: getattr(record, name) for name in stage.writes}
+        try:
+            stage.run([record], context)
+            return True
+        except Exception:
+            log.exception("the %s stage failed on %s", stage.name, _where(record.record))
+            for name, value in before.items():  # as if the stage had not run
+                setattr(record, name, value)
+            if stage.on_error is OnError.DEAD_LETTER:
+                record.failed = stage.name
+            return False
 
     def _known(
         self, articles: Sequence[ArticleRecord]

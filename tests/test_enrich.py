@@ -12,7 +12,7 @@ from prometheus_client import generate_latest
 
 from pipeline.enrich import Enricher
 from pipeline.metrics import Metrics
-from pipeline.models import DeadLetter, EnrichedEvent, Outcome, RawRecord, Reason
+from pipeline.models import DeadLetter, EnrichedEvent, EntityType, Outcome, RawRecord, Reason
 from pipeline.settings import Settings
 from pipeline.stages.entities.recognise import EntitiesStage, RawMention, recognise
 from tests.conftest import FIXTURES
@@ -95,9 +95,11 @@ def _analysed(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The bodies the entity stage reads from now on."""
     bodies: list[str] = []
 
-    def counting(nlp: Any, texts: Sequence[str], batch_size: int) -> list[list[RawMention]]:
+    def counting(
+        nlp: Any, texts: Sequence[str], batch_size: int, tokenizer: Any = None
+    ) -> list[list[RawMention]]:
         bodies.extend(texts)
-        return recognise(nlp, texts, batch_size)
+        return recognise(nlp, texts, batch_size, tokenizer)
 
     monkeypatch.setattr("pipeline.stages.entities.recognise.recognise", counting)
     return bodies
@@ -193,12 +195,80 @@ def test_a_copy_names_the_model_that_scored_the_article_it_reuses() -> None:
     assert _sentiments(again) == _sentiments(first)
 
 
-def test_a_non_english_article_is_published_unenriched() -> None:
-    (event,) = _events(Enricher(Settings()).process([_json(GERMAN)]))
+def test_a_language_outside_enrich_languages_is_published_unenriched() -> None:
+    (event,) = _events(Enricher(Settings(enrich_languages=["en"])).process([_json(GERMAN)]))
     assert event.language == "de"
     assert event.enriched is False
     assert event.not_enriched_reason == "language 'de' is not served by the NLP models"
     assert event.entities == []
+    assert event.enriched_with == {}
+
+
+def test_without_a_multilingual_model_only_english_is_enriched(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("MEDIAMON_NER_MULTILINGUAL_MODEL", "none")
+    enricher = Enricher(Settings())
+    (german,) = _events(enricher.process([_json(GERMAN)]))
+    assert german.enriched is False
+    assert german.not_enriched_reason == "language 'de' is not served by the NLP models"
+
+
+def test_a_german_article_gets_entities_places_and_tags_but_no_stance(enricher: Enricher) -> None:
+    (event,) = _events(enricher.process([_json(GERMAN)]))
+    assert event.language == "de"
+    assert event.enriched is True
+    assert ("Leipzig", EntityType.LOC) in {(e.name, e.type) for e in event.entities}
+    assert ("Leipzig", "DE") in {(loc.name, loc.country) for loc in event.locations}
+    assert event.enriched_with == {"entities": "multilingual", "locations": "any", "topics": "any"}
+    assert event.stance_model is None
+    assert event.stances == []
+    assert all(m.sentiment is None for e in event.entities for m in e.mentions)
+
+
+def test_an_english_event_names_the_english_models(enricher: Enricher) -> None:
+    (event,) = _events(enricher.process([_json(ENGLISH)]))
+    assert event.enriched_with == {
+        "entities": "en",
+        "locations": "any",
+        "quotes": "en",
+        "stance": "en",
+        "topics": "en",
+    }
+
+
+@pytest.mark.parametrize(
+    ("title", "body"),
+    [
+        (
+            "Poutine en visite en Allemagne",
+            "Le président russe Vladimir Poutine a rencontré lundi des élus en Allemagne, où il "
+            "a parlé de commerce et d'énergie avec les dirigeants du pays.",
+        ),
+        (
+            "Putin visita Alemania",
+            "El presidente ruso Vladímir Putin visitó el lunes Alemania, donde habló de "
+            "comercio y de energía con los dirigentes del país durante dos días.",
+        ),
+        (
+            "Путин посетил Германию",
+            "Президент России Владимир Путин в понедельник посетил Германию, где обсудил "
+            "торговлю и энергетику с руководством страны.",
+        ),
+        (
+            "Putin besucht Deutschland",
+            "Der russische Präsident Wladimir Putin besuchte am Montag Deutschland und sprach "
+            "dort mit der Regierung über Handel und Energie.",
+        ),
+    ],
+)
+def test_one_entity_whatever_the_language(enricher: Enricher, title: str, body: str) -> None:
+    """'Путин', 'Poutine' and 'Putin' are Q7747; "Allemagne", "Alemania", "Германию" and
+    "Deutschland" are Q183, and the story's places have DE."""
+    (event,) = _events(enricher.process([_json({"title": title, "body": body})]))
+    ids = {e.id for e in event.entities}
+    assert {"Q7747", "Q183"} <= ids, [(e.name, e.id) for e in event.entities]
+    assert "DE" in event.places
 
 
 def test_the_ingest_timestamp_is_the_message_timestamp(enricher: Enricher) -> None:
@@ -243,10 +313,12 @@ def test_an_entity_failure_dead_letters_only_the_article_it_fails_on(
 ) -> None:
     real = recognise
 
-    def fragile(nlp: Any, bodies: Sequence[str], batch_size: int) -> list[list[RawMention]]:
+    def fragile(
+        nlp: Any, bodies: Sequence[str], batch_size: int, tokenizer: Any = None
+    ) -> list[list[RawMention]]:
         if any("POISON" in body for body in bodies):
             raise ValueError("model blew up")
-        return real(nlp, bodies, batch_size)
+        return real(nlp, bodies, batch_size, tokenizer)
 
     monkeypatch.setattr("pipeline.stages.entities.recognise.recognise", fragile)
     poisoned = {"title": "Bad", "body": "This English sentence carries POISON for the model."}
@@ -285,4 +357,5 @@ def test_warm_up_loads_the_models_without_touching_duplicate_state() -> None:
     assert store == {}
     stage = enricher.stage("entities")
     assert isinstance(stage, EntitiesStage)
-    assert stage._nlp is not None
+    assert stage._english is not None
+    assert stage._multilingual is None  # loaded when the first article not in English comes

@@ -194,6 +194,13 @@ class EnrichedEvent(Model):
         description="The places the story names, resolved in the gazetteer (cities, regions,"
         " countries), in order of first mention.",
     )
+    enriched_with: dict[str, str] = Field(
+        default_factory=dict,
+        description="Each article stage that ran, and the language of the model it ran with:"
+        " 'en', 'multilingual' (one model for every other language), or 'any' (a stage that"
+        " reads every language alike). A stage missing here did not run for the article's"
+        " language (say, stance outside English).",
+    )
     pipeline_version: str = __version__
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import ClassVar
 
@@ -50,6 +50,9 @@ class ArticleRecord:
     places: list[str] | None = None
     locations: list[Location] | None = None
     topics: list[Topic] | None = None
+    enriched_with: dict[str, str] = field(default_factory=dict)
+    """Each stage that ran on the article, and the language of its model (see
+    :meth:`Stage.variant`)."""
 
     @property
     def live(self) -> bool:
@@ -67,6 +70,7 @@ class ArticleRecord:
             "places": self.places or [],
             "locations": self.locations or [],
             "topics": self.topics or [],
+            "enriched_with": dict(self.enriched_with),
         }
 
     @property
@@ -102,6 +106,11 @@ class Stage(ABC):
     def serves(self, language: str | None) -> bool:
         """Whether the stage runs on an article in ``language``."""
         return self.languages is None or (language is not None and language in self.languages)
+
+    def variant(self, language: str | None) -> str:
+        """Which model of the stage serves ``language``: ``"any"`` (the default) for a stage
+        that reads every language alike, else a language code or ``"multilingual"``."""
+        return "any"
 
     def load(self) -> None:  # noqa: B027  # most stages have nothing to load
         """Load models and files now (at start-up, and before each batch: cached). An error

@@ -15,6 +15,8 @@ from pipeline.stages.entities.locations import LocationsStage
 from pipeline.stages.entities.recognise import EntitiesStage
 from pipeline.stages.topics.topics import TopicsStage
 
+ENGLISH = frozenset(["en"])
+
 
 def standard_stages(
     settings: Settings,
@@ -23,17 +25,26 @@ def standard_stages(
     gazetteer: Gazetteer | None = None,
 ) -> list[Stage]:
     """entities, locations, quotes, stance (unless ``stance_enabled`` is off), topics: each
-    for the languages of ``enrich_languages``. ``gazetteer`` defaults to the file of
-    ``gazetteer_path``."""
-    languages = frozenset(settings.enrich_languages)
+    for the languages of ``enrich_languages`` that it has a model for (entities, locations and
+    topics: English, and every language with ``ner_multilingual_model``; quotes and stance:
+    English).
+    ``gazetteer`` defaults to the file of ``gazetteer_path``."""
+    languages = None if "*" in settings.enrich_languages else frozenset(settings.enrich_languages)
+    english = ENGLISH if languages is None else languages & ENGLISH
+    named = languages if settings.ner_multilingual_model else english
+    """The languages with a recogniser, which the stages that read entities serve."""
     if gazetteer is None:
         gazetteer = Gazetteer(settings.gazetteer_path or GAZETTEER_PATH)
     stages: list[Stage] = [
         EntitiesStage(
-            kb, model=settings.ner_model, batch_size=settings.batch_size, languages=languages
+            kb,
+            model=settings.ner_model,
+            multilingual_model=settings.ner_multilingual_model,
+            batch_size=settings.batch_size,
+            languages=named,
         ),
-        LocationsStage(kb, gazetteer, languages),
-        QuotesStage(kb, languages),
+        LocationsStage(kb, gazetteer, named),
+        QuotesStage(kb, english),
     ]
     if settings.stance_enabled:
         stance = StanceStage(
@@ -41,7 +52,7 @@ def standard_stages(
             model=settings.stance_model,
             backlog_model=settings.stance_backlog_model,
             counted=metrics.count_stance if metrics is not None else None,
-            languages=languages,
+            languages=english,
         )
         if metrics is not None:  # the series at zero from the start
             for behind, (name, _) in stance.models.items():
@@ -54,7 +65,7 @@ def standard_stages(
             iptc_min_score=settings.iptc_min_score,
             taxonomy_path=settings.taxonomy_path,
             taxonomy_mode=settings.taxonomy_mode,
-            languages=languages,
+            languages=named,
         )
     )
     return stages

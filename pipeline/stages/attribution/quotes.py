@@ -411,6 +411,9 @@ class QuotesStage(Stage):
         """One article's attributions and entities (what :meth:`run` publishes)."""
         return attribute(body, entities, kb=self.kb)
 
+    def variant(self, language: str | None) -> str:
+        return "en"
+
     def run(self, records: Sequence[ArticleRecord], batch: BatchContext) -> None:
         for record in records:
             body = record.article.body

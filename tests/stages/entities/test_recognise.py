@@ -11,9 +11,18 @@ import pytest
 
 from pipeline.enrich import Enricher
 from pipeline.models import EnrichedEvent, EntityType, RawRecord
+from pipeline.resources.kb import default_kb
 from pipeline.settings import Settings
 from pipeline.stages.entities.linking import RawMention, link_entities
-from pipeline.stages.entities.recognise import MODEL_DIR, load_recogniser, recognise
+from pipeline.stages.entities.recognise import (
+    MODEL_DIR,
+    EntitiesStage,
+    blank_for,
+    load_multilingual,
+    load_recogniser,
+    recognise,
+    tokenizer_for,
+)
 
 REFERENCE = Path("/work/shared/samples/moscowtimes-2015-10-15-putin-us-delegation.txt")
 PER, ORG, LOC, MISC = EntityType.PER, EntityType.ORG, EntityType.LOC, EntityType.MISC
@@ -33,6 +42,59 @@ def test_the_bundled_model_is_the_tagger_plus_the_kb_ruler(nlp: Any) -> None:
     assert nlp.pipe_names == ["tagger_ner", "kb_ruler"]
     assert (MODEL_DIR / "meta.json").is_file()
     assert {"PER", "ORG", "LOC", "MISC"} == set(nlp.get_pipe("tagger_ner").labels)
+
+
+def test_a_language_written_without_spaces_is_cut_into_characters() -> None:
+    assert [t.text for t in blank_for("ja")("東京都で")] == ["東", "京", "都", "で"]
+
+
+def test_a_language_whose_tokenizer_needs_a_package_gets_the_multi_language_one() -> None:
+    assert blank_for("ko").lang == "xx"  # spaCy's Korean needs mecab-ko
+    assert blank_for("de").lang == "de"
+
+
+def test_every_language_is_read_by_one_multilingual_pipeline() -> None:
+    stage = EntitiesStage(default_kb())
+    german, to_german = stage.reader_for("de")
+    spanish, to_spanish = stage.reader_for("es")
+    assert german is spanish
+    assert german.pipe_names == ["tagger_ner", "kb_ruler"]
+    assert to_german is not None
+    assert to_spanish is not None
+    assert to_german("Baden-Württemberg, z. B. heute").vocab is german.vocab
+    assert [t.text for t in to_german("Die Str. ist breit")] == ["Die", "Str.", "ist", "breit"]
+    assert [t.text for t in to_spanish("Die Str. ist breit")][1:3] == ["Str", "."]  # not Spanish
+    english, to_english = stage.reader_for("en")
+    assert english is not german
+    assert to_english is None
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "expected"),
+    [
+        (
+            "de",
+            "Bundeskanzlerin Angela Merkel traf am Montag in Berlin Vertreter der Siemens AG.",
+            {("Angela Merkel", PER), ("Berlin", LOC), ("Siemens AG", ORG)},
+        ),
+        (
+            "es",
+            "El ministro Carlos Ruiz viajó a Sevilla con directivos de Telefónica.",
+            {("Carlos Ruiz", PER), ("Sevilla", LOC), ("Telefónica", ORG)},
+        ),
+        (
+            "ru",
+            "Министр Сергей Лавров прибыл в Женеву на встречу с представителями ООН.",
+            {("Сергей Лавров", PER), ("Женеву", LOC), ("ООН", ORG)},
+        ),
+    ],
+)
+def test_the_multilingual_model_finds_people_places_and_organisations(
+    language: str, text: str, expected: set[tuple[str, EntityType]]
+) -> None:
+    nlp = load_multilingual()
+    (found,) = recognise(nlp, [text], 8, tokenizer_for(language, nlp))
+    assert expected <= {(m.text, m.type) for m in found}
 
 
 def test_a_spacy_package_can_still_be_used() -> None:

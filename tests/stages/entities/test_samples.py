@@ -1,5 +1,6 @@
-"""The entities of the demo's English samples (``pipeline/data/examples/articles``): the named
-people, companies and places each has, with their types, through the whole enricher."""
+"""The entities of the demo's samples (``pipeline/data/examples/articles``), English, German,
+Spanish and French: the named people, companies and places each has, with their types,
+through the whole enricher (an entity the knowledge base knows is named as it names it)."""
 
 from __future__ import annotations
 
@@ -56,6 +57,29 @@ EXPECTED: dict[str, set[tuple[str, EntityType]]] = {
         ("World Trade Organization", ORG),
         ("Geneva", LOC),
         ("Cameroon", LOC),
+    },
+    "08-freiburg-radwege.json": {
+        ("Katrin Albers", PER),
+        ("Thomas Wenger", PER),
+        ("Freiburg", LOC),
+        ("Haslach", LOC),
+        ("Einzelhandelsverband Südbaden", ORG),
+        ("Allgemeine Deutsche Fahrrad-Club", ORG),
+    },
+    "09-valencia-desalinizadora.json": {
+        ("Marta Soler", PER),
+        ("Andrés Climent", PER),
+        ("Ayuntamiento de Valencia", ORG),
+        ("Confederación Hidrográfica del Júcar", ORG),
+        ("European Union", ORG),  # "Unión Europea", named as the knowledge base names it
+        ("Nazaret", LOC),
+    },
+    "10-lyon-tramway-nord.json": {
+        ("Hélène Garnier", PER),
+        ("Olivier Marchand", PER),
+        ("Lyon", LOC),
+        ("Rillieux-la-Pape", LOC),  # after "la commune de", which is not part of the name
+        ("Auvergne-Rhône-Alpes", LOC),  # one word: a hyphen between letters does not split
     },
 }
 NOT_PEOPLE = {"Turnout", "Mediamon Wire"}  # a word, a news agency
