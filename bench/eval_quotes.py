@@ -358,7 +358,7 @@ def main() -> None:
     settings = Settings()
     kb = default_kb()
     stages = [
-        _Recording(kb, frozenset(settings.enrich_languages)) if s.name == "quotes" else s
+        _Recording(kb, settings.languages) if s.name == "quotes" else s
         for s in standard_stages(settings, kb)
         if not (args.no_sentiment and s.name == "stance")
     ]

@@ -455,6 +455,11 @@ class Settings(BaseSettings):
         return self
 
     @property
+    def languages(self) -> frozenset[str] | None:
+        """``enrich_languages`` as the languages a stage serves: None for every one (``*``)."""
+        return None if "*" in self.enrich_languages else frozenset(self.enrich_languages)
+
+    @property
     def trend_topics(self) -> list[str]:
         """The trends topic and the internal topic that routes each term to the partition
         that counts it (``<app id>-trends-terms``), when trends are enabled."""

@@ -33,7 +33,7 @@ def test_the_documented_stage_runs_in_the_enricher() -> None:
     settings = Settings()
     metrics = Metrics()
     stages = standard_stages(settings, default_kb(), metrics)
-    stages.append(example().HeadlineStage(frozenset(settings.enrich_languages)))
+    stages.append(example().HeadlineStage(settings.languages))
     enricher = Enricher(settings, stages=stages, metrics=metrics)
     article = {
         "title": "Anna Keller wins the vote in Leeds",

@@ -214,13 +214,20 @@ def test_without_a_multilingual_model_only_english_is_enriched(
     assert german.not_enriched_reason == "language 'de' is not served by the NLP models"
 
 
-def test_a_german_article_gets_entities_places_and_tags_but_no_stance(enricher: Enricher) -> None:
+def test_a_german_article_gets_entities_places_quotes_and_tags_but_no_stance(
+    enricher: Enricher,
+) -> None:
     (event,) = _events(enricher.process([_json(GERMAN)]))
     assert event.language == "de"
     assert event.enriched is True
     assert ("Leipzig", EntityType.LOC) in {(e.name, e.type) for e in event.entities}
     assert ("Leipzig", "DE") in {(loc.name, loc.country) for loc in event.locations}
-    assert event.enriched_with == {"entities": "multilingual", "locations": "any", "topics": "any"}
+    assert event.enriched_with == {
+        "entities": "multilingual",
+        "locations": "any",
+        "quotes": "de",
+        "topics": "any",
+    }
     assert event.stance_model is None
     assert event.stances == []
     assert all(m.sentiment is None for e in event.entities for m in e.mentions)

@@ -8,6 +8,7 @@ from pipeline.metrics import Metrics
 from pipeline.resources.gazetteer import GAZETTEER_PATH, Gazetteer
 from pipeline.resources.kb import KnowledgeBase
 from pipeline.settings import Settings
+from pipeline.stages.attribution.foreign import LANGUAGES as QUOTED
 from pipeline.stages.attribution.quotes import QuotesStage
 from pipeline.stages.attribution.stance import StanceStage
 from pipeline.stages.base import Stage
@@ -26,13 +27,14 @@ def standard_stages(
 ) -> list[Stage]:
     """entities, locations, quotes, stance (unless ``stance_enabled`` is off), topics: each
     for the languages of ``enrich_languages`` that it has a model for (entities, locations and
-    topics: English, and every language with ``ner_multilingual_model``; quotes and stance:
-    English).
+    topics: English, and every language with ``ner_multilingual_model``; quotes: English and
+    the languages of :mod:`pipeline.stages.attribution.foreign`; stance: English).
     ``gazetteer`` defaults to the file of ``gazetteer_path``."""
-    languages = None if "*" in settings.enrich_languages else frozenset(settings.enrich_languages)
+    languages = settings.languages
     english = ENGLISH if languages is None else languages & ENGLISH
     named = languages if settings.ner_multilingual_model else english
     """The languages with a recogniser, which the stages that read entities serve."""
+    quoted = english | (QUOTED if named is None else named & QUOTED)
     if gazetteer is None:
         gazetteer = Gazetteer(settings.gazetteer_path or GAZETTEER_PATH)
     stages: list[Stage] = [
@@ -44,7 +46,7 @@ def standard_stages(
             languages=named,
         ),
         LocationsStage(kb, gazetteer, named),
-        QuotesStage(kb, english),
+        QuotesStage(kb, quoted),
     ]
     if settings.stance_enabled:
         stance = StanceStage(

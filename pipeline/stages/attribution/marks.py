@@ -7,9 +7,11 @@ from dataclasses import dataclass
 
 from pipeline.text.sentences import split_range
 
-_OPENERS = "“«„"
-_CLOSERS = "”»"
+_OPENERS = "“«„「"
+_CLOSERS = "”»」"
 _STRAIGHT = '"'
+_CLOSER_OF = {"«": "»", "„": "“", "「": "」", _STRAIGHT: _STRAIGHT}
+"""The closing mark of an opening one ("„" closes with "“" in German, or "”"; "“" with "”")."""
 
 
 @dataclass(slots=True)
@@ -55,7 +57,7 @@ def pair_marks(body: str, start: int, end: int) -> list[Mark]:
             prev = body[i - 1] if i > start else " "
             if ch in _OPENERS or (ch == _STRAIGHT and (prev.isspace() or prev in "([{—\u2013-/:")):
                 open_at = i + width
-                closer = "»" if ch == "«" else ('"' if ch == _STRAIGHT else "”")
+                closer = _CLOSER_OF.get(ch, "”")
         else:
             if ch == _STRAIGHT and closer == '"':
                 nxt = body[i + width] if i + width < end else " "

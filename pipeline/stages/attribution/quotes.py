@@ -32,6 +32,8 @@ from pipeline.stages.attribution.cues import (
     skip_object,
     strip_trailing_attribution,
 )
+from pipeline.stages.attribution.foreign import LANGUAGES as FOREIGN
+from pipeline.stages.attribution.foreign import find_foreign_quotes
 from pipeline.stages.attribution.marks import (
     Mark,
     find_paragraphs,
@@ -394,8 +396,9 @@ def _adjacent(body: str, marks: list[Mark], cue_start: int, cue_end: int, speake
 
 
 class QuotesStage(Stage):
-    """The ``quotes`` stage: each article's quotations with their speakers among its entities.
-    An article it fails on goes on without quotations."""
+    """The ``quotes`` stage: each article's quotations with their speakers among its entities
+    (English, and the direct quotations of :data:`~pipeline.stages.attribution.foreign.
+    LANGUAGES`). An article it fails on goes on without quotations."""
 
     name = "quotes"
     reads = ("entities",)
@@ -412,10 +415,16 @@ class QuotesStage(Stage):
         return attribute(body, entities, kb=self.kb)
 
     def variant(self, language: str | None) -> str:
-        return "en"
+        """English's rules, or the verbs of saying of another language
+        (:mod:`pipeline.stages.attribution.foreign`)."""
+        return language if language in FOREIGN else "en"
 
     def run(self, records: Sequence[ArticleRecord], batch: BatchContext) -> None:
         for record in records:
             body = record.article.body
+            if record.language in FOREIGN:
+                found = find_foreign_quotes(body, record.entities or [], record.language or "")
+                record.quotes = found
+                continue
             attributions, record.entities = self.attribute(body, record.entities or [])
             record.quotes = quotes_of(body, attributions)
