@@ -99,5 +99,5 @@ def test_the_installed_wheel_runs_the_demo_outside_the_repository(tmp_path: Path
     worker_log = work / "data" / "worker.log"
     log = worker_log.read_text(errors="replace")[-3000:] if worker_log.exists() else ""
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:] + log
-    assert "9 of 9 article(s) enriched" in done.stdout
+    assert "11 of 11 article(s) enriched" in done.stdout
     assert "(standard model)" in done.stdout
