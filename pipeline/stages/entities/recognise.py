@@ -402,7 +402,9 @@ def add_kb_ruler(nlp: Any, kb: KnowledgeBase) -> None:
             if _rulable(demonym):
                 patterns.append({"label": EntityType.MISC.value, "pattern": demonym})
     ruler = nlp.add_pipe("entity_ruler", name="kb_ruler", config={"overwrite_ents": False})
-    ruler.add_patterns(patterns)
+    earlier = [name for name in nlp.pipe_names if name != "kb_ruler"]
+    with nlp.select_pipes(disable=earlier):  # the ruler would run them over every name
+        ruler.add_patterns(patterns)
 
 
 def _rulable(name: str) -> bool:

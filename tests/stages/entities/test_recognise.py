@@ -17,6 +17,7 @@ from pipeline.stages.entities.linking import RawMention, link_entities
 from pipeline.stages.entities.recognise import (
     MODEL_DIR,
     EntitiesStage,
+    TaggerComponent,
     blank_for,
     load_multilingual,
     load_recogniser,
@@ -42,6 +43,23 @@ def test_the_bundled_model_is_the_tagger_plus_the_kb_ruler(nlp: Any) -> None:
     assert nlp.pipe_names == ["tagger_ner", "kb_ruler"]
     assert (MODEL_DIR / "meta.json").is_file()
     assert {"PER", "ORG", "LOC", "MISC"} == set(nlp.get_pipe("tagger_ner").labels)
+
+
+def test_building_the_ruler_does_not_run_the_recogniser_over_its_names(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls: list[int] = []
+    real = TaggerComponent._tag
+
+    def counted(self: TaggerComponent, docs: list[Any]) -> list[Any]:
+        calls.append(len(docs))
+        return real(self, docs)
+
+    monkeypatch.setattr(TaggerComponent, "_tag", counted)
+    nlp = load_recogniser()
+    assert sum(calls) == 0  # thousands of names, each an inference call, before
+    nlp("Angela Merkel spoke in Berlin.")
+    assert sum(calls) == 1
 
 
 def test_a_language_written_without_spaces_is_cut_into_characters() -> None:
