@@ -230,45 +230,9 @@ def tokenizer_for(language: str, nlp: Any) -> Callable[[str], Doc]:
 
 
 _LAST_WORDS = frozenset(
-    [
-        "of",
-        "the",
-        "and",
-        "for",
-        "in",
-        "at",
-        "on",
-        "to",
-        "a",
-        "an",
-        "'s",
-        "de",
-        "la",
-        "le",
-        "les",
-        "des",
-        "du",
-        "d'",
-        "l'",
-        "del",
-        "y",
-        "e",
-        "et",
-        "en",
-        "und",
-        "der",
-        "die",
-        "das",
-        "den",
-        "dem",
-        "von",
-        "van",
-        "het",
-        "di",
-        "da",
-        "do",
-        "dos",
-    ]
+    "of the and for in at on to a an 's "  # noqa: SIM905  # a list of words
+    "de la le les des du d' l' del y e et en und der die das den dem "
+    "von van het di da do dos".split()
 )
 """Lower-case words a span the model tags never ends with ("commune de", "Transports en")."""
 
@@ -322,31 +286,8 @@ class TaggerComponent:
 
 
 _PARTICLES = frozenset(
-    [
-        "de",
-        "la",
-        "le",
-        "les",
-        "des",
-        "du",
-        "del",
-        "della",
-        "di",
-        "da",
-        "do",
-        "dos",
-        "das",
-        "van",
-        "von",
-        "der",
-        "den",
-        "ten",
-        "ter",
-        "al",
-        "el",
-        "bin",
-        "ibn",
-    ]
+    "de la le les des du del della di da do dos das "  # noqa: SIM905  # a list of words
+    "van von der den ten ter al el bin ibn".split()
 )
 """Lower-case words that may start a name ("de Vries", "von der Leyen", "al-Assad")."""
 

@@ -14,6 +14,9 @@ from pipeline.stages.entities.places import story_places
 from pipeline.stages.topics.iptc import IptcClassifier
 from pipeline.stages.topics.tags import Tagger, TaxonomyMode, load_taxonomy
 
+IPTC_LANGUAGES = frozenset(["en"])
+"""The languages whose words the IPTC classifier reads; other articles get the tags alone."""
+
 
 class TopicsStage(Stage):
     """The ``topics`` stage (see the module docstring)."""
@@ -55,7 +58,7 @@ class TopicsStage(Stage):
         return self._tagger
 
     def variant(self, language: str | None) -> str:
-        return "en" if language == "en" else "any"
+        return "en" if language in IPTC_LANGUAGES else "any"
 
     def load(self) -> None:
         self.iptc  # noqa: B018  # loads them
@@ -69,7 +72,7 @@ class TopicsStage(Stage):
             )
             codes = (
                 self.iptc.classify(article.title, article.body, entities)
-                if record.language == "en"
+                if record.language in IPTC_LANGUAGES
                 else []
             )
             tags = self.tagger.tag(article.title, article.body, entities, record.places, codes)
